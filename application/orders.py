@@ -1,0 +1,144 @@
+"""Order and fill commands."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from application.base import CommandBase
+from application.inputs import FillInput, OrderInput
+from application.results import FillResult, OrderResult
+from application.retry import retrying
+from domain.errors import Conflict
+from domain.fills import Fill
+from domain.ids import fill_id as derive_fill_id
+from domain.ids import order_id as derive_order_id
+from domain.ids import position_id
+from domain.monitors import Monitor
+from domain.orders import Order
+from domain.positions import Position
+from domain.signals import Signal
+from domain.values import OrderStatus, OrderType, Side
+
+
+class OrderCommands(CommandBase):
+    def place_order(self, order: OrderInput) -> OrderResult:
+        """Place an order; the same clientOrderId and terms again returns the first."""
+        checked = order.validated()
+        return retrying(lambda: self._place(checked))
+
+    def _place(self, spec: OrderInput) -> OrderResult:
+        new = self.new_order(spec)
+        existing = self.find(Order, derive_order_id(spec.client_order_id))
+        if existing is not None:
+            existing.check_same_terms(new.terms())
+            return OrderResult(existing, self.head_sequence(), appended=False)
+        if spec.signal_id is not None:
+            self.load(Signal, spec.signal_id)
+        return OrderResult(new, self.commit(new))
+
+    @staticmethod
+    def new_order(spec: OrderInput) -> Order:
+        return Order(
+            client_order_id=spec.client_order_id,
+            account=spec.account,
+            instrument=spec.instrument,
+            side=Side(spec.side).value,
+            order_type=OrderType(spec.type).value,
+            quantity=spec.quantity,
+            limit_price=spec.limit_price,
+            signal_id=spec.signal_id,
+        )
+
+    def cancel_order(self, order_id: UUID, reason: str | None = None) -> OrderResult:
+        def cancel() -> OrderResult:
+            order = self.load(Order, order_id)
+            order.cancel(reason)
+            return OrderResult(order, self.commit(order))
+
+        return retrying(cancel)
+
+    def reject_order(self, order_id: UUID, reason: str) -> OrderResult:
+        """The broker refused the order."""
+
+        def reject() -> OrderResult:
+            order = self.load(Order, order_id)
+            order.reject(reason)
+            return OrderResult(order, self.commit(order))
+
+        return retrying(reject)
+
+    def record_fill(self, fill: FillInput) -> FillResult:
+        """Record an execution: the fill, its order, its position (and any signal
+        it executes, any monitor it disarms) commit in one transaction.
+        Recording the same fillId again returns the first result."""
+        checked = fill.validated()
+        return retrying(lambda: self._fill(checked))
+
+    def _fill(self, spec: FillInput) -> FillResult:
+        previous = self.find(Fill, derive_fill_id(spec.fill_id))
+        if previous is not None:
+            return self._previous_fill(previous, spec)
+        order = self.load(Order, spec.order_id)
+        position = self.position(order.account, order.instrument)
+        timestamp = spec.timestamp or self.clock()
+        assert spec.commission is not None
+        order.fill(fill_id=spec.fill_id, quantity=spec.quantity, price=spec.price, timestamp=timestamp)
+        before = position.quantity
+        netting = position.apply_fill(
+            fill_id=spec.fill_id,
+            order_id=order.id,
+            side=order.side,
+            quantity=spec.quantity,
+            price=spec.price,
+            commission=spec.commission,
+            timestamp=timestamp,
+        )
+        recorded = Fill(
+            fill_id=spec.fill_id,
+            order_id=order.id,
+            position_id=position.id,
+            account=order.account,
+            instrument=order.instrument,
+            side=order.side.value,
+            quantity=spec.quantity,
+            price=spec.price,
+            commission=spec.commission,
+            realized_pnl=netting.realized_delta,
+            fill_timestamp=timestamp,
+        )
+        touched: list[object] = [order, position, recorded]
+        if order.status is OrderStatus.FILLED and order.signal_id is not None:
+            signal = self.find(Signal, order.signal_id)
+            if signal is not None:
+                signal.execute()
+                touched.append(signal)
+        if position.closes_or_flips(before):
+            touched.extend(self._disarm_all(position, "position closed"))
+        sequence = self.commit(*touched)  # type: ignore[arg-type]
+        return FillResult(order, recorded, position, sequence)
+
+    def _previous_fill(self, previous: Fill, spec: FillInput) -> FillResult:
+        if previous.order_id != spec.order_id:
+            raise Conflict(
+                f"fillId {spec.fill_id!r} was already recorded for order {previous.order_id}",
+                field="fillId",
+            )
+        order = self.load(Order, previous.order_id)
+        position = self.load(Position, previous.position_id)
+        return FillResult(order, previous, position, self.head_sequence(), appended=False)
+
+    def position(self, account: str, instrument: str) -> Position:
+        """The position of the pair, new (unsaved) when it has never had a fill."""
+        found = self.find(Position, position_id(account, instrument))
+        return found or Position(account=account, instrument=instrument)
+
+    def _disarm_all(self, position: Position, reason: str, keep: UUID | None = None) -> list[Monitor]:
+        monitors = []
+        for monitor_id in list(position.monitor_ids):
+            position.detach_monitor(monitor_id)
+            if monitor_id == keep:
+                continue
+            monitor = self.load(Monitor, monitor_id)
+            monitor.disarm(reason)
+            monitors.append(monitor)
+        return monitors

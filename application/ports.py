@@ -1,0 +1,33 @@
+"""Ports the application needs from the outside; infrastructure implements them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Protocol
+
+PositionKey = tuple[str, str]  # (account, instrument)
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class BrokerPositions(Protocol):
+    """What reconciliation asks of a broker: its net quantity per (account, instrument)."""
+
+    def positions(self) -> dict[PositionKey, Decimal]: ...
+
+
+class PositionDirectory(Protocol):
+    """Which positions exist locally (a read model, or the log)."""
+
+    def keys(self) -> list[PositionKey]: ...
+
+
+class MarketPrices(Protocol):
+    """The latest known price of an instrument, if any."""
+
+    def last_price(self, instrument: str) -> Decimal | None: ...

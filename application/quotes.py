@@ -1,0 +1,31 @@
+"""Quote ingest: one event per batch, never reloading a growing aggregate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from application.base import CommandBase
+from application.inputs import MAX_QUOTES_PER_BATCH, QuoteInput
+from application.results import Ingested
+from domain.errors import BadInput
+from domain.quotes import Quote, Quotes
+
+
+class QuoteCommands(CommandBase):
+    def ingest_quotes(self, quotes: Sequence[QuoteInput]) -> Ingested:
+        """Append a batch of at most 10 000 quotes as one QuotesIngested event."""
+        if len(quotes) > MAX_QUOTES_PER_BATCH:
+            raise BadInput(
+                f"at most {MAX_QUOTES_PER_BATCH} quotes per batch (got {len(quotes)})",
+                field="quotes",
+            )
+        if not quotes:
+            return Ingested(accepted=0, sequence=self.head_sequence())
+        now = self.clock()
+        rows = []
+        for index, raw in enumerate(quotes):
+            q = raw.validated(index)
+            quote = Quote(q.instrument, q.last, q.bid, q.ask, q.volume, q.timestamp or now)
+            rows.append(quote.to_row())
+        batch = Quotes(quotes=rows)
+        return Ingested(accepted=len(rows), sequence=self.commit(batch))

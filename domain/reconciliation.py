@@ -1,0 +1,72 @@
+"""Reconciliation: the broker's positions against ours, per (account, instrument)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.values import ReconciliationPolicy
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    account: str
+    instrument: str
+    local_quantity: Decimal
+    broker_quantity: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.broker_quantity - self.local_quantity
+
+
+def find_mismatches(
+    local: dict[tuple[str, str], Decimal], broker: dict[tuple[str, str], Decimal]
+) -> list[Mismatch]:
+    """Every pair whose quantities differ; a pair missing on one side counts as zero."""
+    zero = Decimal(0)
+    return [
+        Mismatch(account, instrument, local.get(key, zero), broker.get(key, zero))
+        for key in sorted(set(local) | set(broker))
+        for account, instrument in [key]
+        if local.get(key, zero) != broker.get(key, zero)
+    ]
+
+
+class Reconciliation(Aggregate):
+    class Started(Aggregate.Created):
+        policy: str
+
+    @event(Started)
+    def __init__(self, policy: str) -> None:
+        self.policy = ReconciliationPolicy(policy)
+        self.mismatches: list[Mismatch] = []
+        self.completed = False
+        self.corrected = False
+
+    def record(self, mismatch: Mismatch) -> None:
+        self._mismatch_detected(
+            account=mismatch.account,
+            instrument=mismatch.instrument,
+            local_quantity=mismatch.local_quantity,
+            broker_quantity=mismatch.broker_quantity,
+            difference=mismatch.difference,
+        )
+
+    @event("MismatchDetected")
+    def _mismatch_detected(
+        self,
+        account: str,
+        instrument: str,
+        local_quantity: Decimal,
+        broker_quantity: Decimal,
+        difference: Decimal,
+    ) -> None:
+        self.mismatches.append(Mismatch(account, instrument, local_quantity, broker_quantity))
+
+    @event("Completed")
+    def complete(self, corrected: bool) -> None:
+        self.completed = True
+        self.corrected = corrected

@@ -1,0 +1,164 @@
+"""Value types and the input rules of SPEC section 3, checked before anything is appended."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import TypeVar
+
+from domain.errors import BadInput
+
+
+class Side(StrEnum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.BUY else -1
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class OrderType(StrEnum):
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+
+
+class SignalStatus(StrEnum):
+    PENDING = "PENDING"
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    EXECUTED = "EXECUTED"
+    CANCELLED = "CANCELLED"
+
+
+class OrderStatus(StrEnum):
+    SUBMITTED = "SUBMITTED"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED)
+
+
+class PositionStatus(StrEnum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+class MonitorStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    TRIGGERED = "TRIGGERED"
+    DISARMED = "DISARMED"
+
+
+class ReconciliationPolicy(StrEnum):
+    ALERT = "ALERT"
+    AUTO_CORRECT = "AUTO_CORRECT"
+
+
+_SYMBOL = re.compile(r"^[A-Za-z0-9.\-_/:]{1,32}$")
+_MAX_DIGITS = 18
+
+
+def check_symbol(value: str, field: str) -> str:
+    """Instruments and accounts: 1-32 letters, digits and `.-_/:`."""
+    if not isinstance(value, str) or not _SYMBOL.match(value):
+        raise BadInput(
+            f"{field} must be 1-32 characters of letters, digits and .-_/: (got {value!r})",
+            field=field,
+        )
+    return value
+
+
+def check_label(value: str, field: str, max_length: int = 64) -> str:
+    """clientOrderId, fillId, strategy: 1-64 printable characters."""
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= max_length
+        or not value.isprintable()
+    ):
+        raise BadInput(f"{field} must be 1-{max_length} printable characters", field=field)
+    return value
+
+
+def check_text(value: str | None, field: str, max_length: int = 500) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > max_length:
+        raise BadInput(f"{field} must be at most {max_length} characters", field=field)
+    return value
+
+
+def to_decimal(value: object, field: str) -> Decimal:
+    if isinstance(value, float):
+        raise BadInput(f"{field} must be a decimal string, not a float", field=field)
+    try:
+        result = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise BadInput(f"{field} is not a decimal number: {value!r}", field=field) from None
+    if not result.is_finite():
+        raise BadInput(f"{field} must be finite", field=field)
+    sign, digits, exponent = result.as_tuple()
+    assert isinstance(exponent, int)
+    fraction = max(0, -exponent)
+    whole = max(0, len(digits) + exponent)
+    if whole > _MAX_DIGITS or fraction > _MAX_DIGITS:
+        raise BadInput(
+            f"{field} may have at most {_MAX_DIGITS} digits before and after the point",
+            field=field,
+        )
+    return result
+
+
+def check_positive(value: object, field: str) -> Decimal:
+    result = to_decimal(value, field)
+    if result <= 0:
+        raise BadInput(f"{field} must be greater than zero", field=field)
+    return result
+
+
+def check_non_negative(value: object, field: str) -> Decimal:
+    result = to_decimal(value, field)
+    if result < 0:
+        raise BadInput(f"{field} must not be negative", field=field)
+    return result
+
+
+def check_optional_positive(value: object | None, field: str) -> Decimal | None:
+    return None if value is None else check_positive(value, field)
+
+
+def check_strength(value: object) -> Decimal:
+    result = to_decimal(value, "strength")
+    if not Decimal(0) <= result <= Decimal(1):
+        raise BadInput("strength must be within 0..1", field="strength")
+    return result
+
+
+def check_aware(value: datetime | None, field: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise BadInput(f"{field} must carry a time zone", field=field)
+    return value
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def check_enum(enum: type[E], value: object, field: str) -> E:
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum)
+        raise BadInput(f"{field} must be one of {allowed}", field=field) from None

@@ -1,0 +1,87 @@
+"""Database URLs and SQLAlchemy engines for the read models.
+
+One setting (`TRADESTATE_DATABASE_URL`) names the store: `sqlite:///PATH` or
+`postgresql://...`. The event store (eventsourcing) and the read models
+(SQLAlchemy) live in the same database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+
+@dataclass(frozen=True)
+class DatabaseUrl:
+    """A parsed `TRADESTATE_DATABASE_URL`."""
+
+    raw: str
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.raw.startswith("sqlite:")
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.raw.startswith(("postgresql:", "postgres:", "postgresql+"))
+
+    @property
+    def sqlite_path(self) -> str:
+        """The file path (or `:memory:`) of a SQLite URL."""
+        path = make_url(self.raw).database or ":memory:"
+        return path
+
+    @property
+    def sqlalchemy(self) -> str:
+        """The URL with the driver SQLAlchemy should use."""
+        if self.is_postgres:
+            url = make_url(self.raw).set(drivername="postgresql+psycopg")
+            schema = url.query.get("schema")
+            if schema:
+                # libpq has no `schema` parameter: select it by search_path.
+                options = f"{url.query.get('options', '')} -csearch_path={schema}".strip()
+                url = url.difference_update_query(["schema"]).update_query_dict(
+                    {"options": options}
+                )
+            return url.render_as_string(hide_password=False)
+        return self.raw
+
+    def postgres_params(self) -> dict[str, Any]:
+        url = make_url(self.raw)
+        return {
+            "host": url.host or "127.0.0.1",
+            "port": str(url.port or 5432),
+            "user": url.username or "postgres",
+            "password": url.password or "",
+            "dbname": url.database or "postgres",
+            "schema": url.query.get("schema", "public"),
+        }
+
+    def describe(self) -> str:
+        """A printable name with any password hidden."""
+        if self.is_sqlite:
+            return f"sqlite:{Path(self.sqlite_path)}"
+        return make_url(self.raw).render_as_string(hide_password=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: DatabaseUrl, **kwargs: Any) -> Engine:
+    """An engine for the read models on the given database."""
+    if url.is_sqlite:
+        engine = create_engine(
+            url.sqlalchemy, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url.sqlalchemy, pool_pre_ping=True, **kwargs)

@@ -1,0 +1,178 @@
+"""Event store configuration on eventsourcing's SQLite and PostgreSQL recorders.
+
+Two additions to the library's recorders:
+- append-only is enforced by the database: triggers refuse UPDATE and DELETE
+  on stored events (both engines);
+- SQLite gets the `subscribe()` the library leaves out: committed inserts in
+  this process wake subscribers at once, and a short poll picks up other
+  processes' commits (PostgreSQL uses the library's LISTEN/NOTIFY).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    ListenNotifySubscription,
+    StoredEvent,
+    Subscription,
+)
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.utils import get_topic
+
+from infrastructure.database import DatabaseUrl
+
+SQLITE_EVENTS_TABLE = "stored_events"
+POSTGRES_EVENTS_TABLE = "tradestate_events"
+APPEND_ONLY_MESSAGE = "stored events are append-only"
+POLL_INTERVAL = 0.2
+
+
+class AppendOnlySQLiteRecorder(SQLiteApplicationRecorder):
+    """SQLite recorder with append-only triggers and an in-process subscription."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._waiters: weakref.WeakSet[threading.Event] = weakref.WeakSet()
+        self._waiters_lock = threading.Lock()
+
+    def construct_create_table_statements(self) -> list[str]:
+        table = self.events_table_name
+        guard = f"SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}');"
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
+            f"BEGIN {guard} END",
+            f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
+            f"BEGIN {guard} END",
+        ]
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super().insert_events(stored_events, **kwargs)
+        self.wake()
+        return ids
+
+    def wake(self) -> None:
+        """Tell this process's subscribers that new events are committed."""
+        with self._waiters_lock:
+            waiters = list(self._waiters)
+        for waiter in waiters:
+            waiter.set()
+
+    def add_waiter(self, waiter: threading.Event) -> None:
+        with self._waiters_lock:
+            self._waiters.add(waiter)
+
+    def subscribe(
+        self, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> Subscription[ApplicationRecorder]:
+        return SQLiteSubscription(recorder=self, gt=gt, topics=topics)
+
+    def _max_notification_id(self, c: SQLiteCursor) -> int:
+        return super()._max_notification_id(c) or 0
+
+
+class SQLiteSubscription(ListenNotifySubscription[AppendOnlySQLiteRecorder]):
+    """Woken by this process's commits; polls for other processes' commits."""
+
+    def __init__(
+        self, recorder: AppendOnlySQLiteRecorder, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> None:
+        super().__init__(recorder=recorder, gt=gt, topics=topics)
+        recorder.add_waiter(self._has_been_notified)
+        self._poll_thread = threading.Thread(target=self._poll, daemon=True)
+        self._poll_thread.start()
+
+    def _poll(self) -> None:
+        while not self._has_been_stopped:
+            self._has_been_notified.set()
+            threading.Event().wait(POLL_INTERVAL)
+
+    def __exit__(self, *args: object, **kwargs: Any) -> None:
+        try:
+            super().__exit__(*args, **kwargs)
+        finally:
+            self._poll_thread.join()
+
+
+class AppendOnlyPostgresRecorder(PostgresApplicationRecorder):
+    """PostgreSQL recorder with triggers refusing UPDATE and DELETE on events."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from psycopg.sql import SQL, Identifier, Literal
+
+        schema = Identifier(self.datastore.schema)
+        table = Identifier(self.events_table_name)
+        function = Identifier(f"{self.events_table_name}_append_only")
+        self.sql_create_statements.extend(
+            [
+                SQL(
+                    "CREATE OR REPLACE FUNCTION {schema}.{function}() RETURNS trigger "
+                    "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION {message}; END $$"
+                ).format(schema=schema, function=function, message=Literal(APPEND_ONLY_MESSAGE)),
+                SQL(
+                    "CREATE OR REPLACE TRIGGER {trigger} BEFORE UPDATE OR DELETE ON "
+                    "{schema}.{table} FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{function}()"
+                ).format(
+                    trigger=Identifier(f"{self.events_table_name}_append_only"),
+                    schema=schema,
+                    table=table,
+                    function=function,
+                ),
+                SQL(
+                    "CREATE OR REPLACE TRIGGER {trigger} BEFORE TRUNCATE ON "
+                    "{schema}.{table} FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{function}()"
+                ).format(
+                    trigger=Identifier(f"{self.events_table_name}_no_truncate"),
+                    schema=schema,
+                    table=table,
+                    function=function,
+                ),
+            ]
+        )
+
+
+def event_store_env(url: DatabaseUrl, *, cache_size: int = 10_000) -> dict[str, str]:
+    """The eventsourcing environment for an Application on this database."""
+    env = {
+        "AGGREGATE_CACHE_MAXSIZE": str(cache_size),
+        "IS_SNAPSHOTTING_ENABLED": "y",
+        "CREATE_TABLE": "y",
+    }
+    if url.is_sqlite:
+        env.update(
+            PERSISTENCE_MODULE="eventsourcing.sqlite",
+            SQLITE_DBNAME=url.sqlite_path,
+            SQLITE_LOCK_TIMEOUT="30",
+            APPLICATION_RECORDER_TOPIC=get_topic(AppendOnlySQLiteRecorder),
+        )
+    elif url.is_postgres:
+        p = url.postgres_params()
+        env.update(
+            PERSISTENCE_MODULE="eventsourcing.postgres",
+            POSTGRES_DBNAME=p["dbname"],
+            POSTGRES_HOST=p["host"],
+            POSTGRES_PORT=p["port"],
+            POSTGRES_USER=p["user"],
+            POSTGRES_PASSWORD=p["password"],
+            POSTGRES_SCHEMA=p["schema"],
+            POSTGRES_LOCK_TIMEOUT="10",
+            POSTGRES_POOL_SIZE="5",
+            POSTGRES_MAX_OVERFLOW="20",
+            APPLICATION_RECORDER_TOPIC=get_topic(AppendOnlyPostgresRecorder),
+        )
+    else:
+        raise ValueError(f"unsupported database URL {url.describe()}")
+    return env
+
+
+def events_table(url: DatabaseUrl) -> str:
+    return SQLITE_EVENTS_TABLE if url.is_sqlite else POSTGRES_EVENTS_TABLE

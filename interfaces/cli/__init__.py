@@ -1,0 +1,1 @@
+"""The `tradestate` console script."""

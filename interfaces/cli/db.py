@@ -1,0 +1,40 @@
+"""`tradestate db`: the store's schema (read-model migrations) and compatibility."""
+
+from __future__ import annotations
+
+import typer
+
+from infrastructure.compatibility import IncompatibleStore
+from interfaces.cli.options import ConfigOption, DbOption, fail, settings_from
+from interfaces.composition import build_system
+
+app = typer.Typer(help="Database schema: migrations and compatibility.", no_args_is_help=True)
+
+
+@app.command()
+def upgrade(db: DbOption = None, config: ConfigOption = None) -> None:
+    """Create or migrate the event store and the read-model tables (alembic)."""
+    from infrastructure.migrate import upgrade as migrate
+
+    settings = settings_from(db, config)
+    try:
+        system = build_system(settings)
+    except IncompatibleStore as error:
+        fail(str(error))
+        return
+    system.close()
+    migrate(settings.database_url)
+    typer.echo(f"database {system.url.describe()} is up to date")
+
+
+@app.command()
+def check(db: DbOption = None, config: ConfigOption = None) -> None:
+    """Check that this code can read every event type and version in the store."""
+    settings = settings_from(db, config)
+    try:
+        system = build_system(settings)
+    except IncompatibleStore as error:
+        fail(str(error))
+        return
+    system.close()
+    typer.echo("every stored event type and version can be read")

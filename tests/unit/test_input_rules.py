@@ -1,0 +1,79 @@
+"""Input rules (SPEC section 3): a breach is BAD_USER_INPUT naming the field."""
+
+from datetime import datetime
+from decimal import Decimal as D
+
+import pytest
+
+from application.inputs import FillInput, MonitorInput, OrderInput, QuoteInput, SignalInput
+from domain.errors import BadInput
+
+
+def field_of(make):
+    with pytest.raises(BadInput) as caught:
+        make()
+    assert caught.value.code == "BAD_USER_INPUT"
+    return caught.value.field
+
+
+def order(**changes):
+    base = dict(client_order_id="c1", instrument="ACME", side="BUY", quantity=D(1))
+    return OrderInput(**{**base, **changes}).validated()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"instrument": ""}, "instrument"),
+        ({"instrument": "A" * 33}, "instrument"),
+        ({"instrument": "AC ME"}, "instrument"),
+        ({"account": "bad account"}, "account"),
+        ({"client_order_id": ""}, "clientOrderId"),
+        ({"client_order_id": "x" * 65}, "clientOrderId"),
+        ({"client_order_id": "tab\there"}, "clientOrderId"),
+        ({"quantity": D(0)}, "quantity"),
+        ({"quantity": D(-1)}, "quantity"),
+        ({"quantity": D("NaN")}, "quantity"),
+        ({"quantity": D("Infinity")}, "quantity"),
+        ({"quantity": D("1" * 19)}, "quantity"),
+        ({"quantity": D("0." + "1" * 19)}, "quantity"),
+        ({"quantity": 1.5}, "quantity"),
+        ({"type": "LIMIT"}, "limitPrice"),
+        ({"limit_price": D(1)}, "limitPrice"),
+        ({"side": "HOLD"}, "side"),
+    ],
+)
+def test_order_input_breaches_name_the_field(changes, field):
+    assert field_of(lambda: order(**changes)) == field
+
+
+def test_eighteen_digits_each_side_are_accepted():
+    assert order(quantity=D("1" * 18 + "." + "1" * 18)).quantity == D("1" * 18 + "." + "1" * 18)
+
+
+def test_signal_strength_must_be_within_zero_and_one():
+    make = lambda s: SignalInput("s", "ACME", "BUY", D(s)).validated()  # noqa: E731
+    assert make("1").strength == D(1)
+    assert field_of(lambda: make("1.01")) == "strength"
+    assert field_of(lambda: make("-0.1")) == "strength"
+
+
+def test_timestamps_must_carry_a_time_zone():
+    naive = datetime(2026, 1, 1, 12, 0)
+    assert field_of(lambda: QuoteInput("ACME", D(1), timestamp=naive).validated(0)) == (
+        "quotes[0].timestamp"
+    )
+    assert (
+        field_of(lambda: SignalInput("s", "ACME", "BUY", D(1), expires_at=naive).validated())
+        == "expiresAt"
+    )
+
+
+def test_commission_may_be_zero_but_not_negative():
+    fill = lambda c: FillInput(order_id=None, fill_id="f", quantity=D(1), price=D(1), commission=c)  # noqa: E731
+    assert fill(D(0)).validated().commission == 0
+    assert field_of(lambda: fill(D(-1)).validated()) == "commission"
+
+
+def test_a_monitor_needs_at_least_one_level():
+    assert field_of(lambda: MonitorInput(instrument="ACME").validated()) == "stopLoss"
