@@ -97,6 +97,7 @@ class Order(Aggregate):
     def fill(self, *, fill_id: str, quantity: Decimal, price: Decimal, timestamp: datetime) -> None:
         self.check_can_fill(quantity)
         filled = tidy(self.filled_quantity + quantity)
+        notional = CONTEXT.add(self.filled_notional, CONTEXT.multiply(quantity, price))
         status = OrderStatus.FILLED if filled == self.quantity else OrderStatus.PARTIALLY_FILLED
         self._filled(
             fill_id=fill_id,
@@ -104,13 +105,22 @@ class Order(Aggregate):
             price=price,
             fill_timestamp=timestamp,
             status=status.value,
+            filled_quantity_after=filled,
+            average_fill_price_after=average_price(notional, filled),
         )
 
     @event("Filled")
     def _filled(
-        self, fill_id: str, quantity: Decimal, price: Decimal, fill_timestamp: datetime, status: str
+        self,
+        fill_id: str,
+        quantity: Decimal,
+        price: Decimal,
+        fill_timestamp: datetime,
+        status: str,
+        filled_quantity_after: Decimal,
+        average_fill_price_after: Decimal,
     ) -> None:
-        self.filled_quantity = tidy(self.filled_quantity + quantity)
+        self.filled_quantity = filled_quantity_after
         self.filled_notional = CONTEXT.add(self.filled_notional, CONTEXT.multiply(quantity, price))
         self.status = OrderStatus(status)
 
