@@ -7,6 +7,8 @@ One setting (`TRADESTATE_DATABASE_URL`) names the store: `sqlite:///PATH` or
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,19 +70,44 @@ class DatabaseUrl:
         return make_url(self.raw).render_as_string(hide_password=True)
 
 
+_BUSY_TIMEOUT_SECONDS = 30.0
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_SECONDS * 1000)}")
+        _switch_to_wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Turn on WAL, waiting for other connections' locks.
+
+    Switching the journal mode fails at once with "database is locked", busy
+    timeout or not, while another process holds a lock on the file, as when
+    several processes open a fresh database together; so retry.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def make_engine(url: DatabaseUrl, **kwargs: Any) -> Engine:
     """An engine for the read models on the given database."""
     if url.is_sqlite:
         engine = create_engine(
-            url.sqlalchemy, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+            url.sqlalchemy,
+            connect_args={"check_same_thread": False, "timeout": _BUSY_TIMEOUT_SECONDS},
+            **kwargs,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -33,13 +33,36 @@ APPEND_ONLY_MESSAGE = "stored events are append-only"
 POLL_INTERVAL = 0.2
 
 
-class AppendOnlySQLiteRecorder(SQLiteApplicationRecorder):
-    """SQLite recorder with append-only triggers and an in-process subscription."""
+class WakeOnCommit(ApplicationRecorder):
+    """Sets registered events after each committed insert: in-process wake-ups
+    for subscribers and projection runners, without polling."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._waiters: weakref.WeakSet[threading.Event] = weakref.WeakSet()
         self._waiters_lock = threading.Lock()
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super().insert_events(stored_events, **kwargs)
+        self.wake()
+        return ids
+
+    def wake(self) -> None:
+        """Tell this process's waiters that new events are committed."""
+        with self._waiters_lock:
+            waiters = list(self._waiters)
+        for waiter in waiters:
+            waiter.set()
+
+    def add_waiter(self, waiter: threading.Event) -> None:
+        with self._waiters_lock:
+            self._waiters.add(waiter)
+
+
+class AppendOnlySQLiteRecorder(WakeOnCommit, SQLiteApplicationRecorder):
+    """SQLite recorder with append-only triggers and an in-process subscription."""
 
     def construct_create_table_statements(self) -> list[str]:
         table = self.events_table_name
@@ -51,24 +74,6 @@ class AppendOnlySQLiteRecorder(SQLiteApplicationRecorder):
             f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
             f"BEGIN {guard} END",
         ]
-
-    def insert_events(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        ids = super().insert_events(stored_events, **kwargs)
-        self.wake()
-        return ids
-
-    def wake(self) -> None:
-        """Tell this process's subscribers that new events are committed."""
-        with self._waiters_lock:
-            waiters = list(self._waiters)
-        for waiter in waiters:
-            waiter.set()
-
-    def add_waiter(self, waiter: threading.Event) -> None:
-        with self._waiters_lock:
-            self._waiters.add(waiter)
 
     def subscribe(
         self, gt: int | None = None, topics: Sequence[str] = ()
@@ -102,7 +107,7 @@ class SQLiteSubscription(ListenNotifySubscription[AppendOnlySQLiteRecorder]):
             self._poll_thread.join()
 
 
-class AppendOnlyPostgresRecorder(PostgresApplicationRecorder):
+class AppendOnlyPostgresRecorder(WakeOnCommit, PostgresApplicationRecorder):
     """PostgreSQL recorder with triggers refusing UPDATE and DELETE on events."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -13,6 +13,9 @@ from application.trading import TradingApplication
 from infrastructure.compatibility import check_compatibility
 from infrastructure.database import DatabaseUrl, make_engine
 from infrastructure.eventstore import event_store_env
+from infrastructure.migrate import upgrade
+from infrastructure.projections import ProjectionGroup
+from infrastructure.readmodels.queries import ReadModels
 from infrastructure.settings import Settings
 
 
@@ -22,11 +25,15 @@ class System:
     url: DatabaseUrl
     engine: Engine
     app: TradingApplication
+    read: ReadModels
+    projections: ProjectionGroup
     closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
         for closer in reversed(self.closers):
             closer()
+        if self.projections.running:
+            self.projections.stop()
         self.app.close()
         self.engine.dispose()
 
@@ -39,12 +46,16 @@ def build_system(
     position_directory: PositionDirectory | None = None,
     market_prices: MarketPrices | None = None,
     check: bool = True,
+    migrate: bool = True,
 ) -> System:
-    """Open the store named by the settings, check it can be read, build the app."""
+    """Open the store named by the settings, check it can be read, migrate the
+    read models, build the app and (unstarted) projection runners."""
     url = DatabaseUrl(settings.database_url)
     engine = make_engine(url)
     if check:
         check_compatibility(engine, url)
+    if migrate:
+        upgrade(settings.database_url)
     app = TradingApplication(
         env=event_store_env(url, cache_size=settings.aggregate_cache_size),
         clock=clock,
@@ -54,4 +65,18 @@ def build_system(
         default_account=settings.default_account,
         default_signal_quantity=settings.default_signal_quantity,
     )
-    return System(settings=settings, url=url, engine=engine, app=app)
+    projections = ProjectionGroup(
+        engine,
+        app.recorder,
+        app.mapper,
+        stale_after=settings.stale_after_seconds,
+        advisory_locks=url.is_postgres,
+    )
+    return System(
+        settings=settings,
+        url=url,
+        engine=engine,
+        app=app,
+        read=ReadModels(engine),
+        projections=projections,
+    )

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from application.projections.base import Projection, RowStore, update
+from domain.reconciliation import Reconciliation
+
+
+class ReconciliationsProjection(Projection):
+    name = "reconciliations"
+    tables = ("reconciliations", "mismatches")
+    handlers = {
+        Reconciliation.Started: "started",
+        Reconciliation.MismatchDetected: "mismatch",
+        Reconciliation.Completed: "completed",
+    }
+
+    def started(self, e: Reconciliation.Started, sequence: int, store: RowStore) -> None:
+        store.put(
+            "reconciliations",
+            e.originator_id,
+            {
+                "id": e.originator_id,
+                "policy": e.policy,
+                "started_at": e.timestamp,
+                "completed_at": None,
+                "corrected": False,
+                "as_of": sequence,
+            },
+        )
+
+    def mismatch(self, e: Reconciliation.MismatchDetected, sequence: int, store: RowStore) -> None:
+        key = (e.originator_id, e.account, e.instrument)
+        store.put(
+            "mismatches",
+            key,
+            {
+                "reconciliation_id": e.originator_id,
+                "account": e.account,
+                "instrument": e.instrument,
+                "local_quantity": e.local_quantity,
+                "broker_quantity": e.broker_quantity,
+                "difference": e.difference,
+            },
+        )
+        update(store, "reconciliations", e.originator_id, sequence)
+
+    def completed(self, e: Reconciliation.Completed, sequence: int, store: RowStore) -> None:
+        update(
+            store,
+            "reconciliations",
+            e.originator_id,
+            sequence,
+            completed_at=e.timestamp,
+            corrected=e.corrected,
+        )

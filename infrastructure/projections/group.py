@@ -1,0 +1,130 @@
+"""ProjectionGroup: every projection's runner, their status, and read-your-writes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import ApplicationRecorder, Mapper
+from sqlalchemy import Engine
+
+from application.projections import ALL_PROJECTIONS, Projection
+from infrastructure.projections.runner import Change, Listener, ProjectionRunner, RunnerThread
+from infrastructure.projections.tracking import active_slot, read_tracking
+
+
+@dataclass(frozen=True)
+class ProjectionState:
+    name: str
+    sequence: int
+    lag: int
+    stale: bool
+    error: str | None
+    active: bool
+
+
+class ProjectionGroup:
+    def __init__(
+        self,
+        engine: Engine,
+        recorder: ApplicationRecorder,
+        mapper: Mapper[Any],
+        *,
+        stale_after: float = 5.0,
+        advisory_locks: bool = False,
+        projections: Sequence[type[Projection]] = ALL_PROJECTIONS,
+        poll: float = 0.1,
+    ) -> None:
+        self.engine = engine
+        self.recorder = recorder
+        self.stale_after = stale_after
+        self.names = [p.name for p in projections]
+        self._listeners: list[Listener] = []
+        self._behind_since: dict[str, float] = {}
+        self.threads = {
+            p.name: RunnerThread(
+                ProjectionRunner(p, engine, recorder, mapper, on_commit=self._publish),
+                poll=poll,
+                lock=advisory_locks,
+            )
+            for p in projections
+        }
+        self.running = False
+
+    def start(self) -> None:
+        add_waiter = getattr(self.recorder, "add_waiter", None)
+        for thread in self.threads.values():
+            if add_waiter is not None:
+                add_waiter(thread.wake)
+            thread.start()
+        self.running = True
+
+    def stop(self) -> None:
+        for thread in self.threads.values():
+            thread.stopped.set()
+            thread.wake.set()
+        for thread in self.threads.values():
+            thread.stop()
+        self.running = False
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def _publish(self, change: Change) -> None:
+        for listener in list(self._listeners):
+            listener(change)
+
+    def head_sequence(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def position_of(self, name: str) -> tuple[int, str | None, bool]:
+        """(sequence, error, active here) — from the local runner when it is
+        the active one, else from the tracking table (another process runs it)."""
+        thread = self.threads.get(name)
+        if self.running and thread is not None and thread.active:
+            return thread.runner.position, thread.runner.error, True
+        with self.engine.connect() as connection:
+            row = read_tracking(connection, name, active_slot(connection, name))
+        return row.position, row.error, False
+
+    def status(self) -> list[ProjectionState]:
+        head = self.head_sequence()
+        now = time.monotonic()
+        states = []
+        for name in self.names:
+            sequence, error, active = self.position_of(name)
+            lag = max(head - sequence, 0)
+            if lag > 0:
+                since = self._behind_since.setdefault(name, now)
+            else:
+                self._behind_since.pop(name, None)
+                since = now
+            stale = lag > 0 and now - since > self.stale_after
+            states.append(ProjectionState(name, sequence, lag, stale, error, active))
+        return states
+
+    def caught_up(self, names: Sequence[str], sequence: int) -> bool:
+        return all(self.position_of(name)[0] >= sequence for name in names)
+
+    async def wait_for(self, names: Sequence[str], sequence: int, timeout: float) -> bool:
+        """Read-your-writes: True once every named projection has applied `sequence`."""
+        deadline = time.monotonic() + timeout
+        delay = 0.002
+        while True:
+            if self.caught_up(names, sequence):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def wait_for_blocking(self, names: Sequence[str], sequence: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.caught_up(names, sequence):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True

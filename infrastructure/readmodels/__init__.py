@@ -1,0 +1,25 @@
+"""SQLAlchemy read models: the schema every projection writes and every query reads.
+
+Importing this package declares all tables on `metadata`; alembic migrations
+(`migrations/`) create them.
+"""
+
+from infrastructure.readmodels.control import slots_table, tracking_name, tracking_table
+from infrastructure.readmodels.tables import (
+    PROJECTION_NAMES,
+    SLOTS,
+    ProjectionTables,
+    metadata,
+    projection_tables,
+)
+
+__all__ = [
+    "PROJECTION_NAMES",
+    "SLOTS",
+    "ProjectionTables",
+    "metadata",
+    "projection_tables",
+    "slots_table",
+    "tracking_name",
+    "tracking_table",
+]

@@ -1,0 +1,148 @@
+"""Reads of the read models (the active blue/green slot), for the API and the CLI.
+
+Rows come back as dicts keyed by column name (snake_case); decimals are
+Decimal, datetimes are aware, ids are UUID. Nothing here replays events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, Engine, Table, select
+
+from infrastructure.readmodels.control import slots_table
+from infrastructure.readmodels.tables import ProjectionTables, projection_tables
+
+Row = dict[str, Any]
+
+
+class ReadModels:
+    """Queries over the projected read models."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _tables(self, connection: Connection, projection: str) -> ProjectionTables:
+        slot = connection.execute(
+            select(slots_table.c.active_slot).where(slots_table.c.name == projection)
+        ).scalar_one_or_none()
+        return projection_tables(slot or "a")
+
+    def _rows(self, projection: str, build: Any) -> list[Row]:
+        with self.engine.connect() as connection:
+            tables = self._tables(connection, projection)
+            statement = build(tables)
+            return [dict(row._mapping) for row in connection.execute(statement)]
+
+    def _one(self, projection: str, build: Any) -> Row | None:
+        rows = self._rows(projection, build)
+        return rows[0] if rows else None
+
+    def positions(self, status: str | None = None, account: str | None = None) -> list[Row]:
+        def build(t: ProjectionTables) -> Any:
+            table = t.positions
+            statement = select(table).order_by(table.c.account, table.c.instrument)
+            return _filter(statement, table, status=status, account=account)
+
+        return self._rows("positions", build)
+
+    def position(self, account: str, instrument: str) -> Row | None:
+        def build(t: ProjectionTables) -> Any:
+            return _filter(select(t.positions), t.positions, account=account, instrument=instrument)
+
+        return self._one("positions", build)
+
+    def signals(
+        self, status: str | None = None, instrument: str | None = None, limit: int = 100
+    ) -> list[Row]:
+        def build(t: ProjectionTables) -> Any:
+            table = t.signals
+            statement = select(table).order_by(table.c.created_at.desc()).limit(limit)
+            return _filter(statement, table, status=status, instrument=instrument)
+
+        return self._rows("signals", build)
+
+    def signal(self, signal_id: UUID) -> Row | None:
+        return self._one("signals", lambda t: select(t.signals).where(t.signals.c.id == signal_id))
+
+    def orders(
+        self, status: str | None = None, instrument: str | None = None, limit: int = 100
+    ) -> list[Row]:
+        def build(t: ProjectionTables) -> Any:
+            table = t.orders
+            statement = select(table).order_by(table.c.created_at.desc()).limit(limit)
+            return _filter(statement, table, status=status, instrument=instrument)
+
+        return self._rows("orders", build)
+
+    def order(self, order_id: UUID) -> Row | None:
+        return self._one("orders", lambda t: select(t.orders).where(t.orders.c.id == order_id))
+
+    def trades(self, instrument: str | None = None, limit: int = 100) -> list[Row]:
+        def build(t: ProjectionTables) -> Any:
+            table = t.trades
+            statement = select(table).order_by(table.c.sequence.desc()).limit(limit)
+            return _filter(statement, table, instrument=instrument)
+
+        return self._rows("trades", build)
+
+    def monitors(self, status: str | None = None) -> list[Row]:
+        def build(t: ProjectionTables) -> Any:
+            table = t.monitors
+            return _filter(select(table).order_by(table.c.created_at), table, status=status)
+
+        return self._rows("monitors", build)
+
+    def monitor(self, monitor_id: UUID) -> Row | None:
+        return self._one(
+            "monitors", lambda t: select(t.monitors).where(t.monitors.c.id == monitor_id)
+        )
+
+    def quotes(self, instruments: Sequence[str] | None = None) -> list[Row]:
+        def build(t: ProjectionTables) -> Any:
+            statement = select(t.quotes).order_by(t.quotes.c.instrument)
+            if instruments:
+                statement = statement.where(t.quotes.c.instrument.in_(list(instruments)))
+            return statement
+
+        return self._rows("quotes", build)
+
+    def reconciliations(self, limit: int = 20) -> list[Row]:
+        """Runs, newest first, each with a `mismatches` list."""
+        with self.engine.connect() as connection:
+            t = self._tables(connection, "reconciliations")
+            runs = [
+                dict(row._mapping)
+                for row in connection.execute(
+                    select(t.reconciliations)
+                    .order_by(t.reconciliations.c.started_at.desc())
+                    .limit(limit)
+                )
+            ]
+            ids = [run["id"] for run in runs]
+            found: dict[UUID, list[Row]] = {run_id: [] for run_id in ids}
+            if ids:
+                mismatches = t.mismatches
+                for row in connection.execute(
+                    select(mismatches)
+                    .where(mismatches.c.reconciliation_id.in_(ids))
+                    .order_by(mismatches.c.account, mismatches.c.instrument)
+                ):
+                    found[row.reconciliation_id].append(dict(row._mapping))
+            for run in runs:
+                run["mismatches"] = found[run["id"]]
+            return runs
+
+    def reconciliation(self, reconciliation_id: UUID) -> Row | None:
+        return next(
+            (r for r in self.reconciliations(limit=1000) if r["id"] == reconciliation_id), None
+        )
+
+
+def _filter(statement: Any, table: Table, **criteria: object) -> Any:
+    for column, value in criteria.items():
+        if value is not None:
+            statement = statement.where(table.c[column] == value)
+    return statement

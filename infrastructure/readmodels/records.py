@@ -1,0 +1,73 @@
+"""Tables of the record-keeping projections: quotes, reconciliations, the audit chain.
+
+Each function declares one slot's table on `metadata`; `tables.py` calls it
+once per slot.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKeyConstraint,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
+
+from infrastructure.readmodels.metadata import as_of_column, metadata
+from infrastructure.sqltypes import DecimalType, UtcDateTime, UuidType
+
+
+def quotes_table(slot: str) -> Table:
+    return Table(
+        f"rm_quotes_{slot}",
+        metadata,
+        Column("instrument", Text, primary_key=True),
+        Column("last", DecimalType, nullable=False),
+        Column("bid", DecimalType),
+        Column("ask", DecimalType),
+        Column("volume", DecimalType),
+        Column("timestamp", UtcDateTime, nullable=False),
+        as_of_column(),
+    )
+
+
+def reconciliations_table(slot: str) -> Table:
+    return Table(
+        f"rm_reconciliations_{slot}",
+        metadata,
+        Column("id", UuidType, primary_key=True),
+        Column("policy", Text, nullable=False),
+        Column("started_at", UtcDateTime, nullable=False, index=True),
+        Column("completed_at", UtcDateTime),
+        Column("corrected", Boolean, nullable=False),
+        as_of_column(),
+    )
+
+
+def mismatches_table(slot: str) -> Table:
+    return Table(
+        f"rm_mismatches_{slot}",
+        metadata,
+        Column("reconciliation_id", UuidType, nullable=False),
+        Column("account", Text, nullable=False),
+        Column("instrument", Text, nullable=False),
+        Column("local_quantity", DecimalType, nullable=False),
+        Column("broker_quantity", DecimalType, nullable=False),
+        Column("difference", DecimalType, nullable=False),
+        PrimaryKeyConstraint("reconciliation_id", "account", "instrument"),
+        ForeignKeyConstraint(
+            ["reconciliation_id"], [f"rm_reconciliations_{slot}.id"], ondelete="CASCADE"
+        ),
+    )
+
+
+def audit_chain_table(slot: str) -> Table:
+    return Table(
+        f"rm_audit_chain_{slot}",
+        metadata,
+        Column("sequence", BigInteger, primary_key=True, autoincrement=False),
+        Column("hash", Text, nullable=False),
+    )

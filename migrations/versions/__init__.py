@@ -1,0 +1,1 @@
+"""Read-model revisions; a package so that it ships with the wheel."""
