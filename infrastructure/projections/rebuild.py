@@ -40,8 +40,13 @@ def rebuild(
     *,
     progress: Progress | None = None,
     page: int = 5000,
+    until: int | None = None,
+    swap: bool = True,
 ) -> dict[str, int]:
-    """Rebuild the named projections (all when empty); the sequence each reached."""
+    """Rebuild the named projections (all when empty); the sequence each reached.
+
+    With `until`, the rebuild stops at that sequence (time travel into a
+    scratch database); with `swap=False` the new slot is left inactive."""
     reached = {}
     for name in check_names(names):
         projection = BY_NAME[name]
@@ -51,12 +56,20 @@ def rebuild(
                 connection.execute(delete(table))
             reset(connection, name, target)
         runner = ProjectionRunner(
-            projection, engine, recorder, mapper, slot=target, page=page, on_batch=progress
+            projection,
+            engine,
+            recorder,
+            mapper,
+            slot=target,
+            page=page,
+            on_batch=progress,
+            until=until,
         )
         runner.catch_up()
         if runner.error is not None:
             raise RuntimeError(f"rebuild of {name} stopped: {runner.error}")
-        with engine.begin() as connection:
-            swap_to(connection, name, target)
+        if swap:
+            with engine.begin() as connection:
+                swap_to(connection, name, target)
         reached[name] = runner.position
     return reached

@@ -65,6 +65,7 @@ class ProjectionRunner:
         page: int = 1000,
         on_commit: Listener | None = None,
         on_batch: Callable[[str, int, int], None] | None = None,
+        until: int | None = None,
     ) -> None:
         self.projection_class = projection
         self.name = projection.name
@@ -80,6 +81,7 @@ class ProjectionRunner:
         self.position = 0
         self.error: str | None = None
         self.topics = projection.topics()
+        self.until = until
 
     def run_once(self) -> int:
         """Apply one batch; the number of notifications read (0 when caught up)."""
@@ -94,6 +96,8 @@ class ProjectionRunner:
         start = tracking.position
         self.position = start
         head = self.recorder.max_notification_id() or 0
+        if self.until is not None:
+            head = min(head, self.until)
         if start >= head:
             return 0
         notifications = self.recorder.select_notifications(

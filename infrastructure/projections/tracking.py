@@ -54,14 +54,16 @@ def advance(connection: Connection, projection: str, slot: str, old: int, new: i
             set_={"notification_id": new, "updated_at": now},
             where=tracking_table.c.notification_id == 0,
         )
-        result = connection.execute(statement)
+        result = connection.execute(statement.returning(tracking_table.c.name))
     else:
         result = connection.execute(
             update(tracking_table)
             .where(tracking_table.c.name == name, tracking_table.c.notification_id == old)
             .values(notification_id=new, updated_at=now, error=None, error_sequence=None)
+            .returning(tracking_table.c.name)
         )
-    if result.rowcount != 1:
+    # RETURNING, not rowcount: psycopg reports -1 for INSERT .. ON CONFLICT.
+    if result.first() is None:
         raise TrackingConflict(f"{name} moved past {old} under another runner")
 
 

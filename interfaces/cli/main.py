@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-from interfaces.cli import db
+from interfaces.cli import audit, events, projections, replay, watch
+from interfaces.cli import db, serve, worker
+from interfaces.cli import broker
 
 app = typer.Typer(
     name="tradestate",
@@ -16,6 +18,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(broker.app, name="broker")
+app.command("replay")(replay.replay)
+app.add_typer(audit.app, name="audit")
+app.add_typer(events.app, name="events")
+app.add_typer(projections.app, name="projections")
+app.command("watch")(watch.watch)
+app.command()(worker.worker)
+app.command()(serve.serve)
 
 
 def package_version() -> str:
