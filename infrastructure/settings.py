@@ -44,6 +44,44 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: float = 30.0
     reconcile_policy: Literal["ALERT", "AUTO_CORRECT"] = "ALERT"
 
+    # The engine (application/engine): feed, strategy, risk, paper broker, monitors.
+    engine_instruments: list[str] = Field(default_factory=lambda: ["AAPL", "MSFT", "BTC-USD"])
+    engine_seed: int = 42
+    engine_tick_interval_seconds: float = 0.25
+    engine_feed: str = Field("sim", description="sim, csv:PATH, csv:sample or none")
+    engine_feed_speed: float = Field(1.0, description="CSV replay speed; 0 = as fast as possible")
+    engine_sim_volatility: Decimal = Decimal("0.002")
+    engine_sim_spread: Decimal = Decimal("0.0004")
+    engine_strategy: str = Field(
+        "ma_crossover", description="ma_crossover, module:Class, an entry point name, or none"
+    )
+    engine_strategy_options: dict[str, str] = Field(default_factory=dict)
+    engine_fast_window: int = 3
+    engine_slow_window: int = 8
+    engine_min_strength: Decimal = Decimal("0.05")
+    engine_max_position: Decimal = Decimal(100)
+    engine_max_open_orders: int = 10
+    engine_signal_cooldown_seconds: float = 1.0
+    engine_sizing: Literal["fixed", "strength"] = "fixed"
+    engine_order_quantity: Decimal = Decimal(10)
+    engine_signal_ttl_seconds: float = 30.0
+    engine_expiry_sweep_interval_seconds: float = 1.0
+    engine_stop_loss_fraction: Decimal | None = Decimal("0.004")
+    engine_take_profit_fraction: Decimal | None = Decimal("0.008")
+    paper_slippage_bps: Decimal = Decimal(1)
+    paper_commission_per_fill: Decimal = Decimal("0.5")
+    paper_commission_bps: Decimal = Decimal(0)
+
+    # GraphQL API limits and subscriptions (interfaces/api).
+    max_request_bytes: int = 4 * 1024 * 1024
+    graphql_max_depth: int = 10
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 20_000
+    subscription_buffer_size: int = 1_000
+    ws_ping_interval_seconds: float = 20.0
+    ws_ping_timeout_seconds: float = 20.0
+    shutdown_timeout_seconds: float = 10.0
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -7,9 +7,7 @@ from typing import Annotated
 
 import typer
 
-from interfaces.cli import audit, events, projections, replay, watch
-from interfaces.cli import db, serve, worker
-from interfaces.cli import broker
+from interfaces.cli import audit, broker, db, events, projections, replay, serve, watch, worker
 
 app = typer.Typer(
     name="tradestate",

@@ -1,0 +1,17 @@
+"""The engine (SPEC section 7): feed → quotes → strategy → signal handler → orders,
+with the paper broker, position monitors, the signal-expiry sweeper and periodic
+reconciliation, all driving the application through its command API.
+
+Modules, each small and named for what it holds:
+
+- `strategy`, `crossover` — the `Strategy` protocol, its loader, the built-in
+  moving-average crossover;
+- `risk`, `handler`, `orders` — the pure risk rules, the signal handler that
+  applies them (auto-accept or reject with the reason), the open-order book it
+  consults;
+- `log` — following the event log (catch-up, then live) from a position;
+- `monitors`, `expiry`, `market` — log-following policies: monitor evaluation,
+  PENDING-signal expiry, latest prices and known positions;
+- `broker`, `feed` — the ports a broker adapter and a market-data feed implement;
+- `runner` — the asyncio `Engine` and `build_engine(system, settings)`.
+"""

@@ -1,0 +1,280 @@
+"""`audit verify`: the checks an auditor runs over a store.
+
+1. The hash chain: recompute sha256(previous ‖ canonical bytes) over every
+   stored event and compare with the audit projection's recorded hashes.
+2. Decodability: every stored event decodes (and upcasts) with this code.
+3. Read models equal a fresh replay: each projection rebuilt aside, up to
+   the sequence its live tables have applied, row for row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
+from sqlalchemy import Engine, select
+
+from application.projections.audit import GENESIS, chain_hash
+from infrastructure.compatibility import problems, stored_kinds
+from infrastructure.database import DatabaseUrl
+from infrastructure.projections.rebuild import BY_NAME, rebuild
+from infrastructure.projections.tracking import TrackingRow, active_slot, read_tracking
+from infrastructure.readmodels.tables import projection_tables
+from infrastructure.replay import Row, projection_rows, scratch_engine
+
+PAGE = 5000
+MAX_DIFF_LINES = 20
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Finding:
+    """One check's outcome: `sequence` is the first failing one, when known."""
+
+    check: str
+    ok: bool
+    summary: str
+    sequence: int | None = None
+    details: list[str] = field(default_factory=list)
+
+
+def _pages(recorder: ApplicationRecorder, head: int) -> Iterator[list[Notification]]:
+    start = 0
+    while start < head:
+        page = recorder.select_notifications(start, PAGE, stop=head, inclusive_of_start=False)
+        if not page:
+            return
+        yield page
+        start = page[-1].id
+
+
+def _recorded_hashes(engine: Engine, after: int, upto: int) -> dict[int, str]:
+    with engine.connect() as connection:
+        table = projection_tables(active_slot(connection, "audit")).audit_chain
+        rows = connection.execute(
+            select(table.c.sequence, table.c.hash).where(
+                table.c.sequence > after, table.c.sequence <= upto
+            )
+        )
+        return {sequence: digest for sequence, digest in rows}
+
+
+class _Chain:
+    def __init__(self) -> None:
+        self.previous = GENESIS
+        self.checked = 0
+        self.recomputed = 0
+        self.failure: tuple[int, str] | None = None
+
+    def feed(self, page: list[Notification], recorded: dict[int, str]) -> None:
+        for notification in page:
+            if self.failure is not None:
+                return
+            try:
+                self.previous = chain_hash(self.previous, notification)
+            except Exception as error:  # e.g. state rewritten as text, not bytes
+                self.failure = (notification.id, f"its stored event cannot be hashed: {error}")
+                return
+            expected = recorded.pop(notification.id, None)
+            if expected is None:
+                self.recomputed += 1
+            elif expected != self.previous:
+                self.failure = (notification.id, "its stored event was altered")
+            else:
+                self.checked += 1
+        if self.failure is None and recorded:
+            missing = min(recorded)
+            self.failure = (missing, "it is in the audit chain but missing from the log")
+
+    def finding(self) -> Finding:
+        if self.failure is not None:
+            sequence, why = self.failure
+            return Finding("hash chain", False, f"sequence {sequence}: {why}", sequence)
+        summary = f"{self.checked} hashes match"
+        if self.recomputed:
+            summary += f"; {self.recomputed} events not yet in the chain were recomputed"
+        return Finding("hash chain", True, summary)
+
+
+def _check_attributes(event: Any) -> None:
+    """The mapper sets whatever the state holds: check it is what the class declares."""
+    declared = {f.name for f in fields(type(event))}
+    held = set(vars(event))
+    if held != declared:
+        missing, extra = sorted(declared - held), sorted(held - declared)
+        raise ValueError(f"attributes missing {missing}, unexpected {extra}")
+
+
+class _Decoding:
+    def __init__(
+        self, mapper: Mapper[Any], problems: list[str], bad_kinds: set[tuple[str, int]]
+    ) -> None:
+        self.mapper = mapper
+        self.problems = problems
+        self.bad_kinds = bad_kinds
+        self.bad_topics = {topic for topic, _ in bad_kinds}
+        self.decoded = 0
+        self.failures = 0
+        self.first: tuple[int, str] | None = None
+
+    def _fail(self, notification: Notification, why: str) -> None:
+        self.failures += 1
+        if self.first is None:
+            self.first = (notification.id, f"{notification.topic}: {why}")
+
+    def _unreadable(self, notification: Notification) -> bool:
+        """Whether this event's (type, stored version) is one the code cannot read."""
+        try:
+            state = bytes(notification.state)
+            if self.mapper.cipher:
+                state = self.mapper.cipher.decrypt(state)
+            if self.mapper.compressor:
+                state = self.mapper.compressor.decompress(state)
+            version = int(self.mapper.transcoder.decode(state).get("class_version", 1))
+        except Exception as error:
+            self._fail(notification, f"{type(error).__name__}: {error}")
+            return True
+        if (notification.topic, version) in self.bad_kinds:
+            self._fail(notification, f"version {version}, which this code cannot read")
+            return True
+        return False
+
+    def feed(self, page: list[Notification]) -> None:
+        for notification in page:
+            if notification.topic in self.bad_topics and self._unreadable(notification):
+                continue
+            try:
+                _check_attributes(self.mapper.to_domain_event(notification))
+                self.decoded += 1
+            except Exception as error:
+                self._fail(notification, f"{type(error).__name__}: {error}")
+
+    def finding(self) -> Finding:
+        if self.first is None and not self.problems:
+            return Finding("decodability", True, f"{self.decoded} events decode and upcast")
+        sequence, why = self.first or (None, "")
+        summary = f"{self.failures} events do not decode"
+        if sequence is not None:
+            summary = f"sequence {sequence} does not decode ({why}); " + summary
+        return Finding("decodability", False, summary, sequence, list(self.problems))
+
+
+def verify_log(
+    engine: Engine,
+    url: DatabaseUrl,
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    progress: Progress | None = None,
+) -> tuple[Finding, Finding]:
+    """Checks 1 and 2 in one pass over the log: the hash chain and decodability."""
+    head = recorder.max_notification_id() or 0
+    kinds = stored_kinds(engine, url)
+    unreadable = problems(kinds)
+    bad_kinds = {(k.topic, k.version) for k in kinds if problems([k])}
+    chain, decoding = _Chain(), _Decoding(mapper, unreadable, bad_kinds)
+    after = 0
+    for page in _pages(recorder, head):
+        chain.feed(page, _recorded_hashes(engine, after, page[-1].id))
+        decoding.feed(page)
+        after = page[-1].id
+        if progress is not None:
+            progress("log", after, head)
+    if chain.failure is None:
+        beyond = _recorded_hashes(engine, after, 2**62)
+        if beyond:
+            missing = min(beyond)
+            chain.failure = (missing, "it is in the audit chain but missing from the log")
+    return chain.finding(), decoding.finding()
+
+
+def _live_rows(engine: Engine, name: str) -> tuple[TrackingRow, dict[str, list[Row]]]:
+    """A projection's tracking and rows, read while no batch commits between."""
+    for _ in range(50):
+        with engine.connect() as connection:
+            before = read_tracking(connection, name, active_slot(connection, name))
+            rows = projection_rows(connection, name)
+            after = read_tracking(connection, name, active_slot(connection, name))
+        if before.position == after.position:
+            return after, rows
+    raise RuntimeError(f"projection {name} keeps moving; stop its runner and verify again")
+
+
+def _key(table: str, row: Row) -> tuple[Any, ...]:
+    keys = [c.name for c in getattr(projection_tables("a"), table).primary_key.columns]
+    return tuple(row[k] for k in keys)
+
+
+def _row_sequence(row: Row) -> int | None:
+    return row.get("as_of", row.get("sequence"))
+
+
+def compare(table: str, live: list[Row], replayed: list[Row]) -> tuple[list[str], int | None]:
+    """Readable differences between two row sets of `table`, and the earliest
+    sequence among the rows that differ."""
+    live_by_key = {_key(table, r): r for r in live}
+    fresh_by_key = {_key(table, r): r for r in replayed}
+    lines: list[str] = []
+    sequences: list[int] = []
+    for key in sorted(live_by_key.keys() | fresh_by_key.keys(), key=str):
+        ours, theirs = live_by_key.get(key), fresh_by_key.get(key)
+        if ours == theirs:
+            continue
+        label = f"{table} {'/'.join(str(k) for k in key)}"
+        if theirs is None:
+            lines.append(f"{label}: only in the live read model")
+        elif ours is None:
+            lines.append(f"{label}: missing from the live read model")
+        else:
+            changed = [
+                f"{column} live={ours.get(column)!s} replay={theirs.get(column)!s}"
+                for column in theirs
+                if ours.get(column) != theirs.get(column)
+            ]
+            lines.append(f"{label}: {'; '.join(changed)}")
+        sequences += [s for s in (_row_sequence(ours or {}), _row_sequence(theirs or {})) if s]
+    return lines, min(sequences, default=None)
+
+
+def verify_read_models(
+    engine: Engine,
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    progress: Progress | None = None,
+) -> Finding:
+    """Check 3: each projection's live tables equal a fresh replay to the same sequence."""
+    details: list[str] = []
+    sequences: list[int] = []
+    compared: list[str] = []
+    with scratch_engine() as scratch:
+        for name in (n for n in BY_NAME if n != "audit"):
+            tracking, live = _live_rows(engine, name)
+            if tracking.error is not None:
+                details.append(f"{name}: the live projection stopped: {tracking.error}")
+                sequences += [tracking.error_sequence] if tracking.error_sequence else []
+            try:
+                until = tracking.position
+                rebuild(scratch, recorder, mapper, (name,), progress=progress, until=until)
+            except RuntimeError as error:
+                details.append(f"{name}: fresh replay failed: {error}")
+                found = re.search(r"event (\d+)", str(error))
+                sequences += [int(found.group(1))] if found else []
+                continue
+            with scratch.connect() as connection:
+                fresh = projection_rows(connection, name)
+            compared.append(f"{name}@{tracking.position}")
+            for table, rows in fresh.items():
+                lines, sequence = compare(table, live[table], rows)
+                if lines:
+                    shown = lines[:MAX_DIFF_LINES]
+                    if len(lines) > MAX_DIFF_LINES:
+                        shown.append(f"{table}: ... and {len(lines) - MAX_DIFF_LINES} more rows")
+                    details += shown
+                    if sequence is not None:
+                        sequences.append(sequence)
+    if not details:
+        return Finding("read models", True, "equal a fresh replay: " + ", ".join(compared))
+    first = min(sequences, default=None)
+    return Finding("read models", False, "differ from a fresh replay", first, details)

@@ -1,0 +1,339 @@
+"""Notification fan-out: one log follower per process, bounded buffers per subscriber.
+
+`EventHub` runs one thread that follows the event log (`recorder.subscribe`:
+LISTEN/NOTIFY on PostgreSQL, in-process wake-up plus polling on SQLite, so
+events written by any process arrive) and hands each new notification to the
+asyncio loop, which offers it to every subscriber's bounded buffer. Nothing a
+subscriber does can block the follower, the writers or the other subscribers:
+a subscriber whose buffer is full is dropped and told so (`Overflowed`), and
+resumes from the log with its last sequence.
+
+`EventHub.follow(after)` is the gap-free, duplicate-free stream of
+`events(after: N)`: it reads the stored events page by page, and joins the
+live stream only when the follower has not run past what it read (checked and
+joined in one step on the loop thread, so nothing can slip in between).
+
+`ChangeHub` fans projection changes (called from the runner thread after the
+read model committed) out to conflating buffers: per key, the latest row wins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+import anyio
+
+from infrastructure.logging import get_logger
+
+log = get_logger(__name__)
+
+PAGE_SIZE = 500
+T = TypeVar("T")
+
+
+class Overflowed(Exception):
+    """A subscriber's buffer overflowed; it was closed and should resume from the log."""
+
+    def __init__(self, message: str, last_sequence: int | None = None) -> None:
+        super().__init__(message)
+        self.last_sequence = last_sequence
+
+
+class Recorder(Protocol):
+    def max_notification_id(self) -> int | None: ...
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Any]: ...
+
+    def subscribe(self, gt: int | None = None, topics: Sequence[str] = ()) -> Any: ...
+
+
+@dataclass
+class LogEntry:
+    """One notification, decoded at most once however many subscribers take it."""
+
+    notification: Any
+    decode: Callable[[Any], Any]
+    _decoded: Any = field(default=None, repr=False)
+    _done: bool = field(default=False, repr=False)
+
+    @property
+    def sequence(self) -> int:
+        return int(self.notification.id)
+
+    @property
+    def value(self) -> Any:
+        if not self._done:
+            self._decoded = self.decode(self.notification)
+            self._done = True
+        return self._decoded
+
+
+class _Buffer:
+    """A subscriber's bounded FIFO, filled on the loop thread."""
+
+    def __init__(self, accept: Callable[[Any], bool], size: int) -> None:
+        self.accept = accept
+        self.size = size
+        self.items: deque[LogEntry] = deque()
+        self.ready = asyncio.Event()
+        self.overflowed = False
+
+    def offer(self, entry: LogEntry) -> bool:
+        """Queue the entry if it is wanted; False when the buffer is full."""
+        if not self.accept(entry.notification):
+            return True
+        if len(self.items) >= self.size:
+            self.overflowed = True
+            self.ready.set()
+            return False
+        self.items.append(entry)
+        self.ready.set()
+        return True
+
+
+class EventHub:
+    """Follows the event log on one thread; fans new notifications out on the loop."""
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        decode: Callable[[Any], Any],
+        *,
+        buffer_size: int = 1_000,
+        on_overflow: Callable[[], None] | None = None,
+    ) -> None:
+        self.recorder = recorder
+        self.decode = decode
+        self.buffer_size = buffer_size
+        self.on_overflow = on_overflow
+        self.dispatched = 0
+        self._buffers: set[_Buffer] = set()
+        self._pending: deque[Any] = deque()
+        self._lock = threading.Lock()
+        self._scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._subscription: Any = None
+        self._stopped = threading.Event()
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._buffers)
+
+    def start(self) -> None:
+        """Start following from the current head; call on the serving loop."""
+        self._loop = asyncio.get_running_loop()
+        self.dispatched = self.recorder.max_notification_id() or 0
+        self._subscription = self.recorder.subscribe(gt=self.dispatched)
+        self._thread = threading.Thread(target=self._follow, name="log-follower", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._subscription is not None:
+            self._subscription.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _follow(self) -> None:
+        try:
+            with self._subscription as subscription:
+                for notification in subscription:
+                    if self._stopped.is_set():
+                        break
+                    self._hand_over(notification)
+        except Exception:
+            if not self._stopped.is_set():
+                log.exception("log follower stopped", error="the event log could not be read")
+
+    def _hand_over(self, notification: Any) -> None:
+        with self._lock:
+            self._pending.append(notification)
+            if self._scheduled or self._loop is None:
+                return
+            self._scheduled = True
+        # RuntimeError: the loop closed under us at shutdown.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._dispatch)
+
+    def _dispatch(self) -> None:
+        with self._lock:
+            batch = list(self._pending)
+            self._pending.clear()
+            self._scheduled = False
+        for notification in batch:
+            if notification.id <= self.dispatched:
+                continue
+            entry = LogEntry(notification, self.decode)
+            for buffer in list(self._buffers):
+                if not buffer.offer(entry):
+                    self._buffers.discard(buffer)
+                    if self.on_overflow is not None:
+                        self.on_overflow()
+            self.dispatched = notification.id
+
+    def _read(self, after: int, topics: Sequence[str]) -> tuple[list[LogEntry], int]:
+        """Stored notifications after `after` (one page) and how far the page covers."""
+        head = self.recorder.max_notification_id() or 0
+        if head <= after:
+            return [], after
+        page = self.recorder.select_notifications(
+            start=after + 1, limit=PAGE_SIZE, stop=head, topics=topics
+        )
+        entries = [LogEntry(n, self.decode) for n in page]
+        for entry in entries:
+            _ = entry.value  # decode on the worker thread, not the loop
+        covered = entries[-1].sequence if len(entries) == PAGE_SIZE else head
+        return entries, covered
+
+    async def follow(
+        self,
+        after: int,
+        *,
+        topics: Sequence[str] = (),
+        accept: Callable[[Any], bool] = lambda _notification: True,
+    ) -> AsyncIterator[LogEntry]:
+        """Every notification after `after` that `accept`s, stored ones then live ones,
+        in order, each once. Raises Overflowed when the live buffer overflows."""
+        covered = after
+        buffer: _Buffer | None = None
+        try:
+            while buffer is None:
+                entries, covered = await anyio.to_thread.run_sync(self._read, covered, topics)
+                for entry in entries:
+                    if accept(entry.notification):
+                        yield entry
+                if self.dispatched <= covered:
+                    # The follower has handed over nothing past `covered`: join it now,
+                    # on the loop thread, before it can hand over anything more.
+                    buffer = _Buffer(accept, self.buffer_size)
+                    self._buffers.add(buffer)
+            last = covered
+            while True:
+                await buffer.ready.wait()
+                if buffer.overflowed:
+                    raise Overflowed(
+                        f"more than {self.buffer_size} events were waiting for this "
+                        "subscriber; it was closed",
+                        last,
+                    )
+                buffer.ready.clear()
+                while buffer.items:
+                    entry = buffer.items.popleft()
+                    if entry.sequence > last:
+                        last = entry.sequence
+                        yield entry
+        finally:
+            if buffer is not None:
+                self._buffers.discard(buffer)
+
+
+class ConflatingBuffer(Generic[T]):
+    """Latest value per key; a consumer takes everything pending at once."""
+
+    def __init__(
+        self, key: Callable[[T], Hashable], accept: Callable[[T], bool], size: int
+    ) -> None:
+        self.key = key
+        self.accept = accept
+        self.size = size
+        self.pending: dict[Hashable, T] = {}
+        self.ready = asyncio.Event()
+        self.overflowed = False
+        self.conflated = 0
+
+    def offer(self, value: T) -> bool:
+        if not self.accept(value):
+            return True
+        key = self.key(value)
+        if key in self.pending:
+            self.conflated += 1
+            del self.pending[key]  # re-insert: keep delivery in order of last change
+        elif len(self.pending) >= self.size:
+            self.overflowed = True
+            self.ready.set()
+            return False
+        self.pending[key] = value
+        self.ready.set()
+        return True
+
+    async def take(self) -> list[T]:
+        await self.ready.wait()
+        if self.overflowed:
+            raise Overflowed(f"more than {self.size} changes were waiting for this subscriber")
+        self.ready.clear()
+        values = list(self.pending.values())
+        self.pending.clear()
+        return values
+
+
+class ChangeHub:
+    """Fans projection changes (from runner threads) out to conflating buffers."""
+
+    def __init__(self, *, buffer_size: int = 1_000) -> None:
+        self.buffer_size = buffer_size
+        self._buffers: dict[str, set[ConflatingBuffer[Any]]] = {}
+        self._pending: deque[Any] = deque()
+        self._lock = threading.Lock()
+        self._scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+
+    def listener(self, change: Any) -> None:
+        """The callback for `projections.add_listener`; safe to call from any thread."""
+        if self._loop is None or not self._buffers.get(change.projection):
+            return
+        with self._lock:
+            self._pending.append(change)
+            if self._scheduled:
+                return
+            self._scheduled = True
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._dispatch)
+
+    def _dispatch(self) -> None:
+        with self._lock:
+            batch = list(self._pending)
+            self._pending.clear()
+            self._scheduled = False
+        for change in batch:
+            for buffer in list(self._buffers.get(change.projection, ())):
+                if not buffer.offer(change):
+                    self._buffers[change.projection].discard(buffer)
+
+    async def changes(
+        self,
+        projection: str,
+        *,
+        key: Callable[[Any], Hashable],
+        accept: Callable[[Any], bool],
+        throttle_seconds: float = 0.0,
+    ) -> AsyncIterator[Any]:
+        """Changes of one projection that `accept`s, latest per key; with a throttle,
+        at most one per key per window."""
+        buffer: ConflatingBuffer[Any] = ConflatingBuffer(key, accept, self.buffer_size)
+        self._buffers.setdefault(projection, set()).add(buffer)
+        try:
+            while True:
+                for change in await buffer.take():
+                    yield change
+                if throttle_seconds > 0:
+                    await asyncio.sleep(throttle_seconds)
+        finally:
+            self._buffers.get(projection, set()).discard(buffer)

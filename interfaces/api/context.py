@@ -1,0 +1,138 @@
+"""What resolvers reach through `info.context["api"]`: the system, the hubs, helpers.
+
+Blocking work (commands, read-model queries, log reads) runs in worker
+threads so the event loop keeps serving subscriptions and other requests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import anyio
+
+from domain.errors import DomainError
+from infrastructure.fanout import ChangeHub, EventHub
+from infrastructure.logging import get_logger
+from infrastructure.metrics import (
+    COMMAND_SECONDS,
+    HEAD_SEQUENCE,
+    SUBSCRIBERS_CLOSED_SLOW,
+    SUBSCRIPTIONS,
+)
+from infrastructure.readmodels.queries import ReadModels
+from infrastructure.settings import Settings
+from interfaces.api.auth import Auth
+from interfaces.api.errors import ApiError
+from interfaces.api.events import to_event
+
+T = TypeVar("T")
+log = get_logger("tradestate.api")
+
+
+class Api:
+    """The API's view of the system: commands, read models, log, fan-out."""
+
+    def __init__(self, system: Any, settings: Settings) -> None:
+        self.system = system
+        self.settings = settings
+        self.auth = Auth(settings)
+        self.app = system.app
+        self.read = getattr(system, "read", None) or ReadModels(system.engine)
+        self.projections = getattr(system, "projections", None)
+        self.events = EventHub(
+            self.app.recorder,
+            lambda notification: to_event(self.app.mapper, notification),
+            buffer_size=settings.subscription_buffer_size,
+            on_overflow=SUBSCRIBERS_CLOSED_SLOW.labels("events").inc,
+        )
+        self.changes = ChangeHub(buffer_size=settings.subscription_buffer_size)
+        self.prices: dict[str, Decimal] = {}
+
+    async def start(self) -> None:
+        """On the serving loop, before the first request."""
+        self.events.start()
+        self.changes.start()
+        rows = await self.run(self.read.quotes)
+        self.prices.update({row["instrument"]: row["last"] for row in rows})
+        if self.projections is not None:
+            self.projections.add_listener(self._on_change)
+        else:
+            log.warning("no projections: read models will not change while serving")
+
+    async def stop(self) -> None:
+        await anyio.to_thread.run_sync(self.events.stop)
+
+    def _on_change(self, change: Any) -> None:
+        if change.projection == "quotes":
+            row = change.row
+            self.prices[row["instrument"]] = row["last"]
+        self.changes.listener(change)
+
+    @staticmethod
+    async def run(function: Callable[..., T], *args: Any) -> T:
+        return await anyio.to_thread.run_sync(function, *args)
+
+    async def command(self, name: str, function: Callable[..., T], *args: Any) -> T:
+        """Run an application command in a worker thread, timed."""
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            return await anyio.to_thread.run_sync(function, *args)
+        except DomainError as error:
+            outcome = error.code.lower()
+            raise
+        except Exception:
+            outcome = "error"
+            raise
+        finally:
+            COMMAND_SECONDS.labels(name, outcome).observe(time.perf_counter() - started)
+
+    async def wait_for(self, projections: Sequence[str], min_sequence: int | None) -> None:
+        """Read-your-writes: wait until the read models have applied min_sequence."""
+        if not min_sequence:
+            return
+        if min_sequence < 0:
+            raise ApiError(
+                "minSequence must not be negative", "BAD_USER_INPUT", field="minSequence"
+            )
+        timeout = self.settings.min_sequence_timeout_seconds
+        if self.projections is None:
+            raise ApiError("projections are not running on this server", "UNAVAILABLE")
+        if not await self.projections.wait_for(list(projections), min_sequence, timeout):
+            raise ApiError(
+                f"the read model has not reached sequence {min_sequence} within {timeout:g} s; "
+                "retry later",
+                "UNAVAILABLE",
+            )
+
+    async def query(
+        self,
+        projections: Sequence[str],
+        min_sequence: int | None,
+        function: Callable[..., T],
+        *args: Any,
+    ) -> T:
+        await self.wait_for(projections, min_sequence)
+        return await self.run(function, *args)
+
+    def head_sequence(self) -> int:
+        head = self.app.recorder.max_notification_id() or 0
+        HEAD_SEQUENCE.set(head)
+        return int(head)
+
+
+class Subscribed:
+    """Counts an open subscription in `tradestate_subscriptions` while in use."""
+
+    def __init__(self, field: str) -> None:
+        self.gauge = SUBSCRIPTIONS.labels(field)
+
+    def __enter__(self) -> Subscribed:
+        self.gauge.inc()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.gauge.dec()

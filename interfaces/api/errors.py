@@ -1,0 +1,129 @@
+"""GraphQL errors: every error carries `extensions.code`; unexpected ones are masked.
+
+Codes (the contract's): BAD_USER_INPUT, NOT_FOUND, CONFLICT, UNAUTHENTICATED,
+FORBIDDEN, UNAVAILABLE, INTERNAL_SERVER_ERROR. Domain errors carry their code
+(`domain/errors.py`); request errors (syntax, validation, limits, a value that
+does not coerce) are BAD_USER_INPUT; anything else is logged with its stack
+trace and answered with a generic message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, TypeVar
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from domain.errors import DomainError
+from infrastructure.fanout import Overflowed
+from infrastructure.logging import get_logger
+from infrastructure.metrics import GRAPHQL_ERRORS
+
+log = get_logger("tradestate.api")
+
+T = TypeVar("T")
+INTERNAL_MESSAGE = "Internal server error; it was logged on the server."
+
+
+class ApiError(Exception):
+    """A refusal by the API layer itself (auth, limits, read-your-writes)."""
+
+    def __init__(self, message: str, code: str, *, field: str | None = None, **extra: Any):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.field = field
+        self.extra = extra
+
+
+def code_of(error: GraphQLError) -> str | None:
+    return (error.extensions or {}).get("code")
+
+
+def is_expected(original: BaseException | None) -> bool:
+    return original is None or isinstance(
+        original, DomainError | ApiError | Overflowed | GraphQLError
+    )
+
+
+def coded(error: GraphQLError) -> GraphQLError:
+    """The error with an `extensions.code`, masked when it was unexpected."""
+    if code_of(error) is not None:
+        return error
+    original = error.original_error
+    extensions: dict[str, Any]
+    message = error.message
+    if isinstance(original, DomainError | ApiError):
+        extensions = {"code": original.code}
+        if original.field:
+            extensions["field"] = original.field
+        extensions.update(getattr(original, "extra", {}))
+        message = original.message
+    elif isinstance(original, Overflowed):
+        extensions = {"code": "UNAVAILABLE", "lastSequence": original.last_sequence}
+        message = f"{original}; resubscribe with after: <the last sequence you received>"
+    elif isinstance(original, GraphQLError) and code_of(original):
+        extensions = dict(original.extensions or {})
+        message = original.message
+    elif error.path is None or isinstance(original, GraphQLError):
+        # Raised before execution: syntax, validation, limits, input coercion.
+        extensions = {"code": "BAD_USER_INPUT"}
+    else:
+        extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        message = INTERNAL_MESSAGE
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
+    )
+
+
+def log_unexpected(errors: list[GraphQLError], operation: str | None) -> None:
+    for error in errors:
+        original = error.original_error
+        if not is_expected(original):
+            log.error(
+                "unexpected error in a GraphQL operation",
+                operation=operation,
+                path=error.path,
+                exc_info=original,
+            )
+
+
+def as_graphql_error(error: Exception) -> GraphQLError:
+    """An exception raised inside a subscription's stream, as a coded GraphQL error
+    (stream errors bypass the operation's extensions)."""
+    wrapped = coded(GraphQLError(str(error), path=[], original_error=error))
+    if code_of(wrapped) == "INTERNAL_SERVER_ERROR":
+        log.error("unexpected error in a subscription", exc_info=error)
+    GRAPHQL_ERRORS.labels(code_of(wrapped) or "UNKNOWN").inc()
+    return GraphQLError(wrapped.message, extensions=wrapped.extensions)
+
+
+async def guarded(stream: AsyncIterator[T]) -> AsyncIterator[T]:
+    """Re-raise a stream's exceptions as coded GraphQL errors."""
+    try:
+        async for item in stream:
+            yield item
+    except GraphQLError:
+        raise
+    except Exception as error:
+        raise as_graphql_error(error) from None
+
+
+class ErrorCodes(SchemaExtension):
+    """Give every error of a result a code; mask the unexpected ones."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if result is not None and errors:
+            result.errors = [coded(e) for e in errors]
+            for error in result.errors:
+                GRAPHQL_ERRORS.labels(code_of(error) or "UNKNOWN").inc()

@@ -1,0 +1,271 @@
+"""Query root: every field reads the read models (never replays) and honours
+`minSequence` (read-your-writes), except `events`, which reads the log."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated, Any
+from uuid import UUID
+
+import strawberry
+from strawberry.types import Info
+
+from interfaces.api import convert, types
+from interfaces.api.auth import CanRead
+from interfaces.api.context import Api
+from interfaces.api.events import to_event, topics_for
+from interfaces.api.inputs import parse_id
+from interfaces.api.limits import check_limit, check_list, check_min_sequence
+
+MIN_SEQUENCE = "Wait (bounded) until the read model has applied this sequence."
+SCAN_PAGE = 1_000
+MinSequence = Annotated[int | None, strawberry.argument(description=MIN_SEQUENCE)]
+Limit = Annotated[int, strawberry.argument(description="At most 1000.")]
+TypeNames = Annotated[
+    list[str] | None,
+    strawberry.argument(name="types", description='API type names, e.g. "OrderFilled".'),
+]
+
+
+def api_of(info: Info) -> Api:
+    return info.context["api"]  # type: ignore[no-any-return]
+
+
+def read_field(**kwargs: Any) -> Any:
+    return strawberry.field(permission_classes=[CanRead], **kwargs)
+
+
+@strawberry.type
+class Query:
+    @read_field(description="Positions, by account and instrument; filter by status or account.")
+    async def positions(
+        self,
+        info: Info,
+        status: types.PositionStatus | None = None,  # type: ignore[valid-type]
+        account: str | None = None,
+        min_sequence: MinSequence = None,
+    ) -> list[types.Position]:
+        api = api_of(info)
+
+        def read() -> list[types.Position]:
+            rows = api.read.positions(status=status and status.value, account=account)
+            prices = _prices(api, {row["instrument"] for row in rows})
+            return [convert.position(row, prices.get(row["instrument"])) for row in rows]
+
+        return await api.query(["positions", "quotes"], check_min_sequence(min_sequence), read)
+
+    @read_field(description="The position of one (account, instrument), if it ever had a fill.")
+    async def position(
+        self,
+        info: Info,
+        instrument: str,
+        account: str = "default",
+        min_sequence: MinSequence = None,
+    ) -> types.Position | None:
+        api = api_of(info)
+
+        def read() -> types.Position | None:
+            row = api.read.position(account, instrument)
+            if row is None:
+                return None
+            return convert.position(row, _prices(api, {instrument}).get(instrument))
+
+        return await api.query(["positions", "quotes"], check_min_sequence(min_sequence), read)
+
+    @read_field(description="Signals, newest first.")
+    async def signals(
+        self,
+        info: Info,
+        status: types.SignalStatus | None = None,  # type: ignore[valid-type]
+        instrument: str | None = None,
+        limit: Limit = 100,
+        min_sequence: MinSequence = None,
+    ) -> list[types.Signal]:
+        api = api_of(info)
+        check_limit(limit)
+        rows = await api.query(
+            ["signals"],
+            check_min_sequence(min_sequence),
+            lambda: api.read.signals(
+                status=status and status.value, instrument=instrument, limit=limit
+            ),
+        )
+        return [convert.from_row(types.Signal, row) for row in rows]
+
+    @read_field(description="One signal by id.")
+    async def signal(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        min_sequence: MinSequence = None,
+    ) -> types.Signal | None:
+        api = api_of(info)
+        signal_id = parse_id(id, "id")
+        row = await api.query(
+            ["signals"], check_min_sequence(min_sequence), api.read.signal, signal_id
+        )
+        return None if row is None else convert.from_row(types.Signal, row)
+
+    @read_field(description="Orders, newest first.")
+    async def orders(
+        self,
+        info: Info,
+        status: types.OrderStatus | None = None,  # type: ignore[valid-type]
+        instrument: str | None = None,
+        limit: Limit = 100,
+        min_sequence: MinSequence = None,
+    ) -> list[types.Order]:
+        api = api_of(info)
+        check_limit(limit)
+        rows = await api.query(
+            ["orders"],
+            check_min_sequence(min_sequence),
+            lambda: api.read.orders(
+                status=status and status.value, instrument=instrument, limit=limit
+            ),
+        )
+        return [convert.from_row(types.Order, row) for row in rows]
+
+    @read_field(description="One order by id.")
+    async def order(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        min_sequence: MinSequence = None,
+    ) -> types.Order | None:
+        api = api_of(info)
+        order_id = parse_id(id, "id")
+        row = await api.query(
+            ["orders"], check_min_sequence(min_sequence), api.read.order, order_id
+        )
+        return None if row is None else convert.from_row(types.Order, row)
+
+    @read_field(description="The trade log (fills), newest first.")
+    async def trades(
+        self,
+        info: Info,
+        instrument: str | None = None,
+        limit: Limit = 100,
+        min_sequence: MinSequence = None,
+    ) -> list[types.Trade]:
+        api = api_of(info)
+        check_limit(limit)
+        rows = await api.query(
+            ["trades"],
+            check_min_sequence(min_sequence),
+            lambda: api.read.trades(instrument=instrument, limit=limit),
+        )
+        return [convert.from_row(types.Trade, row) for row in rows]
+
+    @read_field(description="Stop-loss / take-profit / trailing-stop monitors.")
+    async def monitors(
+        self,
+        info: Info,
+        status: types.MonitorStatus | None = None,  # type: ignore[valid-type]
+        min_sequence: MinSequence = None,
+    ) -> list[types.Monitor]:
+        api = api_of(info)
+        rows = await api.query(
+            ["monitors"],
+            check_min_sequence(min_sequence),
+            lambda: api.read.monitors(status=status and status.value),
+        )
+        return [convert.from_row(types.Monitor, row) for row in rows]
+
+    @read_field(description="The latest quote per instrument (all, or the ones named).")
+    async def quotes(
+        self,
+        info: Info,
+        instruments: list[str] | None = None,
+        min_sequence: MinSequence = None,
+    ) -> list[types.Quote]:
+        api = api_of(info)
+        check_list(instruments, "instruments")
+        rows = await api.query(
+            ["quotes"], check_min_sequence(min_sequence), api.read.quotes, instruments
+        )
+        return [convert.from_row(types.Quote, row) for row in rows]
+
+    @read_field(description="Reconciliation runs, newest first, with their mismatches.")
+    async def reconciliations(
+        self,
+        info: Info,
+        limit: Limit = 20,
+        min_sequence: MinSequence = None,
+    ) -> list[types.Reconciliation]:
+        api = api_of(info)
+        check_limit(limit)
+        rows = await api.query(
+            ["reconciliations"], check_min_sequence(min_sequence), api.read.reconciliations, limit
+        )
+        return [convert.reconciliation(row) for row in rows]
+
+    @read_field(
+        description="The event log itself, upcast and decoded: events with sequence > after, "
+        "in order; filter by API type names (e.g. OrderFilled) and aggregate."
+    )
+    async def events(
+        self,
+        info: Info,
+        after: int = 0,
+        limit: Limit = 100,
+        types_: TypeNames = None,
+        aggregate_id: strawberry.ID | None = None,
+    ) -> types.EventPage:
+        api = api_of(info)
+        check_limit(limit)
+        check_list(types_, "types")
+        topics = topics_for(types_)
+        aggregate = None if aggregate_id is None else parse_id(aggregate_id, "aggregateId")
+        return await api.run(_event_page, api, max(after, 0), limit, topics, aggregate)
+
+    @read_field(description="Version, store, log head and each projection's progress.")
+    async def system_status(self, info: Info) -> types.SystemStatus:
+        api = api_of(info)
+        head = await api.run(api.head_sequence)
+        states = api.projections.status() if api.projections is not None else []
+        return types.SystemStatus(
+            version=_version(),
+            database=api.system.url.describe(),
+            head_sequence=head,
+            projections=[
+                types.ProjectionStatus(
+                    name=s.name, sequence=s.sequence, lag=s.lag, stale=s.stale, error=s.error
+                )
+                for s in states
+            ],
+        )
+
+
+def _prices(api: Api, instruments: set[str]) -> dict[str, Any]:
+    if not instruments:
+        return {}
+    return {row["instrument"]: row["last"] for row in api.read.quotes(sorted(instruments))}
+
+
+def _event_page(
+    api: Api, after: int, limit: int, topics: tuple[str, ...], aggregate: UUID | None
+) -> types.EventPage:
+    recorder = api.app.recorder
+    head = api.head_sequence()
+    found: list[Any] = []
+    start = after + 1
+    while len(found) < limit and start <= head:
+        size = SCAN_PAGE if aggregate is not None else limit - len(found)
+        page = recorder.select_notifications(start=start, limit=size, stop=head, topics=topics)
+        if not page:
+            break
+        for notification in page:
+            if aggregate is None or notification.originator_id == aggregate:
+                found.append(notification)
+                if len(found) == limit:
+                    break
+        start = page[-1].id + 1
+    return types.EventPage(events=[to_event(api.app.mapper, n) for n in found], head_sequence=head)
+
+
+def _version() -> str:
+    try:
+        return version("tradestate")
+    except PackageNotFoundError:
+        return "0+unknown"

@@ -1,0 +1,35 @@
+"""The strawberry schema: roots, scalars, limits and error codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+
+from infrastructure.settings import Settings
+from interfaces.api.errors import ErrorCodes, log_unexpected
+from interfaces.api.limits import document_limits
+from interfaces.api.mutations import Mutation
+from interfaces.api.queries import Query
+from interfaces.api.scalars import SCALAR_OVERRIDES
+from interfaces.api.subscriptions import Subscription
+
+
+class TradestateSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: Any | None = None
+    ) -> None:
+        # Refusals (bad input, conflicts, auth) are answers, not faults: log only the rest.
+        operation = getattr(execution_context, "operation_name", None)
+        log_unexpected(errors, operation)
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    return TradestateSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
+        extensions=[*document_limits(settings), ErrorCodes],
+    )

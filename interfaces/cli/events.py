@@ -1,0 +1,237 @@
+"""`tradestate events`: browse and export the event log, upcast to today's versions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+from uuid import UUID
+
+import orjson
+import typer
+from eventsourcing.domain import CanMutateAggregate
+from eventsourcing.persistence import Notification
+from eventsourcing.utils import get_topic
+from rich.console import Console
+from rich.table import Table
+
+from application.event_names import event_type
+from domain.fills import Fill
+from domain.monitors import Monitor
+from domain.orders import Order
+from domain.positions import Position
+from domain.quotes import Quotes
+from domain.reconciliation import Reconciliation
+from domain.signals import Signal
+from infrastructure.logging import configure_logging
+from interfaces.cli.options import ConfigOption, DbOption, fail, settings_from
+from interfaces.cli.render import event_record, progress_bars
+from interfaces.composition import System, build_system
+
+app = typer.Typer(help="Browse and export the event log.", no_args_is_help=True)
+
+PAGE = 5000
+AGGREGATES = (Order, Fill, Position, Signal, Monitor, Quotes, Reconciliation)
+
+AfterOption = Annotated[
+    int, typer.Option("--after", min=0, help="Only events with a sequence greater than N.")
+]
+TypesOption = Annotated[
+    list[str] | None,
+    typer.Option("--types", help="Only these event types, e.g. OrderFilled (repeatable)."),
+]
+AggregateOption = Annotated[
+    str | None, typer.Option("--aggregate", help="Only the events of this aggregate id.")
+]
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@lru_cache(maxsize=1)
+def topics_by_type() -> dict[str, tuple[str, ...]]:
+    """Event type name (`OrderFilled`) -> the topics stored under it."""
+    found: dict[str, set[str]] = {}
+    for aggregate in AGGREGATES:
+        for attribute in vars(aggregate).values():
+            if (
+                isinstance(attribute, type)
+                and issubclass(attribute, CanMutateAggregate)
+                and attribute.__name__ not in ("Event", "Created")  # bases never recorded
+            ):
+                topic = get_topic(attribute)
+                found.setdefault(event_type(topic), set()).add(topic)
+    return {name: tuple(sorted(topics)) for name, topics in found.items()}
+
+
+def _topics(types: Sequence[str] | None) -> tuple[str, ...]:
+    if not types:
+        return ()
+    known = topics_by_type()
+    names = [name for given in types for name in given.split(",") if name]
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        fail(f"unknown event types {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return tuple(topic for name in names for topic in known[name])
+
+
+def _aggregate_id(text: str | None) -> UUID | None:
+    if text is None:
+        return None
+    try:
+        return UUID(text)
+    except ValueError:
+        fail(f"{text!r} is not an aggregate id (a UUID)")
+        raise
+
+
+def _open(db: str | None, config: Path | None) -> System:
+    settings = settings_from(db, config)
+    configure_logging(settings)
+    return build_system(settings)
+
+
+def notifications(
+    system: System, after: int, topics: tuple[str, ...], aggregate: UUID | None, head: int
+) -> Iterator[Notification]:
+    """Matching notifications with after < sequence ≤ head, in order, a page at a time."""
+    recorder = system.app.recorder
+    start = after
+    while start < head:
+        page = recorder.select_notifications(
+            start, PAGE, stop=head, topics=topics, inclusive_of_start=False
+        )
+        if not page:
+            return
+        for notification in page:
+            if aggregate is None or notification.originator_id == aggregate:
+                yield notification
+        start = page[-1].id
+
+
+def _records(system: System, found: Iterator[Notification]) -> Iterator[dict[str, Any]]:
+    mapper = system.app.mapper
+    for notification in found:
+        yield event_record(notification, mapper)
+
+
+def _print_table(records: Sequence[dict[str, Any]], title: str) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in ("sequence", "type", "aggregateId", "version", "timestamp", "data"):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        data = json.dumps(r["data"], separators=(",", ":"))
+        table.add_row(
+            str(r["sequence"]),
+            r["type"],
+            r["aggregateId"],
+            str(r["aggregateVersion"]),
+            r["timestamp"],
+            data if len(data) <= 200 else data[:197] + "...",
+        )
+    Console().print(table)
+
+
+@app.command("list")
+def list_events(
+    after: AfterOption = 0,
+    types: TypesOption = None,
+    aggregate: AggregateOption = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most N events.")] = 50,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """A readable table of the log's events (the first `--limit` after `--after`)."""
+    topics, aggregate_id = _topics(types), _aggregate_id(aggregate)
+    system = _open(db, config)
+    try:
+        head = system.app.recorder.max_notification_id() or 0
+        records = []
+        for record in _records(system, notifications(system, after, topics, aggregate_id, head)):
+            records.append(record)
+            if len(records) >= limit:
+                break
+    finally:
+        system.close()
+    _print_table(records, f"events after {after} (head {head}): {len(records)} shown")
+
+
+@app.command()
+def export(
+    after: AfterOption = 0,
+    types: TypesOption = None,
+    aggregate: AggregateOption = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to FILE.jsonl (default stdout).")
+    ] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Stream matching events as JSON lines, in log order.
+
+    Each line: sequence, type, aggregateId, aggregateVersion, timestamp, data
+    (upcast); up to the head of the log when the export started."""
+    topics, aggregate_id = _topics(types), _aggregate_id(aggregate)
+    system = _open(db, config)
+    try:
+        head = system.app.recorder.max_notification_id() or 0
+        target = open(output, "w", encoding="utf-8") if output else nullcontext(sys.stdout)  # noqa: SIM115
+        with target as stream, progress_bars() as progress:
+            count = _write(
+                system,
+                notifications(system, after, topics, aggregate_id, head),
+                stream,
+                lambda at: progress("export", at, head),
+            )
+    except OSError as error:
+        fail(f"cannot write {output}: {error}")
+    finally:
+        system.close()
+    if output:
+        typer.echo(f"exported {count} events to {output}", err=True)
+
+
+def _write(system: System, found: Iterator[Notification], stream: TextIO, progress: Any) -> int:
+    count = 0
+    for count, record in enumerate(_records(system, found), start=1):
+        stream.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE).decode())
+        if count % PAGE == 0:
+            progress(record["sequence"])
+    return count
+
+
+@app.command()
+def history(
+    aggregate_id: Annotated[str, typer.Argument(help="The aggregate's id (a UUID).")],
+    output: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """One aggregate's events, upcast to today's versions, in order."""
+    wanted = _aggregate_id(aggregate_id)
+    assert wanted is not None
+    system = _open(db, config)
+    try:
+        expected = len(system.app.recorder.select_events(wanted))
+        if expected == 0:
+            fail(f"aggregate {aggregate_id} has no events")
+        head = system.app.recorder.max_notification_id() or 0
+        records = []
+        for record in _records(system, notifications(system, 0, (), wanted, head)):
+            records.append(record)
+            if len(records) == expected:
+                break
+    finally:
+        system.close()
+    if output is Format.json:
+        for record in records:
+            typer.echo(json.dumps(record, separators=(",", ":")))
+    else:
+        _print_table(records, f"aggregate {aggregate_id}: {len(records)} events")

@@ -1,0 +1,140 @@
+"""Output of the CLI: rows and events as the API's JSON, and progress bars.
+
+Rows come from the read models in snake_case; the objects here carry the
+field names of the contract's types (camelCase), decimals as strings,
+date-times ISO 8601 and ids as strings — what the API would answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from functools import lru_cache
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper, Notification
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from application.event_names import event_type
+
+Row = dict[str, Any]
+
+# The contract's fields of each type that a read-model row answers, in the
+# contract's order (snake_case as in the rows).
+FIELDS: dict[str, tuple[str, ...]] = {
+    "positions": (
+        "id", "account", "instrument", "quantity", "average_price", "realized_pnl",
+        "market_price", "unrealized_pnl", "status", "opened_at", "updated_at", "as_of",
+    ),
+    "orders": (
+        "id", "client_order_id", "account", "instrument", "side", "type", "quantity",
+        "limit_price", "status", "filled_quantity", "average_fill_price", "signal_id",
+        "reject_reason", "created_at", "updated_at", "as_of",
+    ),
+    "signals": (
+        "id", "strategy", "instrument", "side", "strength", "quantity", "status", "reason",
+        "order_id", "created_at", "updated_at", "expires_at", "as_of",
+    ),
+    "monitors": (
+        "id", "account", "instrument", "stop_loss", "take_profit", "trailing_distance",
+        "status", "trigger_reason", "trigger_price", "exit_order_id", "created_at",
+        "updated_at", "as_of",
+    ),
+    "trades": (
+        "fill_id", "order_id", "account", "instrument", "side", "quantity", "price",
+        "commission", "realized_pnl", "timestamp", "sequence",
+    ),
+    "quotes": ("instrument", "last", "bid", "ask", "volume", "timestamp", "as_of"),
+}  # fmt: skip
+
+# Envelope attributes an event carries at the top level, not in `data`.
+ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
+
+
+@lru_cache(maxsize=1024)
+def camel(name: str) -> str:
+    """`realized_pnl` -> `realizedPnl`."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def jsonable(value: Any) -> Any:
+    """A value as JSON: decimals and ids as strings, date-times ISO 8601."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def _unrealized(row: Row) -> Decimal | None:
+    quantity, average = row.get("quantity"), row.get("average_price")
+    market = row.get("market_price")
+    if market is None or average is None or not quantity:
+        return None
+    return (Decimal(market) - Decimal(average)) * Decimal(quantity)
+
+
+def graphql_object(kind: str, row: Row) -> Row:
+    """A read-model row of `kind` ("positions", ...) as its GraphQL type's JSON."""
+    values = dict(row)
+    if kind == "positions":
+        values["unrealized_pnl"] = _unrealized(row)
+    return {camel(name): jsonable(values.get(name)) for name in FIELDS[kind]}
+
+
+def event_record(notification: Notification, mapper: Mapper[Any]) -> Row:
+    """A stored event, upcast and decoded, as the API's `Event` (data in camelCase)."""
+    event = mapper.to_domain_event(notification)
+    data = {camel(k): jsonable(v) for k, v in vars(event).items() if k not in ENVELOPE}
+    return {
+        "sequence": notification.id,
+        "type": event_type(notification.topic),
+        "aggregateId": str(notification.originator_id),
+        "aggregateVersion": notification.originator_version,
+        "timestamp": jsonable(event.timestamp),
+        "data": data,
+    }
+
+
+@contextmanager
+def progress_bars(label: str = "{task.description}") -> Iterator[Callable[[str, int, int], None]]:
+    """Rich progress bars on stderr, one per name: yields `update(name, position, head)`."""
+    console = Console(stderr=True)
+    columns = (
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def update(name: str, position: int, head: int) -> None:
+            if name not in tasks:
+                tasks[name] = progress.add_task(name, total=head)
+            progress.update(tasks[name], completed=position, total=head)
+
+        yield update

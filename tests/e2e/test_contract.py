@@ -1,0 +1,30 @@
+"""The served schema is a compatible superset of the shared contract."""
+
+from __future__ import annotations
+
+import pytest
+from graphql import (
+    build_client_schema,
+    build_schema,
+    find_breaking_changes,
+    get_introspection_query,
+)
+
+from tests.e2e.server import CONTRACT, Server
+
+pytestmark = pytest.mark.e2e
+
+
+def test_served_schema_is_a_compatible_superset_of_the_contract(server: Server) -> None:
+    introspection = server.data(get_introspection_query(descriptions=True))
+    served = build_client_schema(introspection)
+    contract = build_schema(CONTRACT.read_text())
+    assert find_breaking_changes(contract, served) == []
+
+
+def test_graphql_fields_are_documented(server: Server) -> None:
+    served = build_client_schema(server.data(get_introspection_query(descriptions=True)))
+    for root in (served.query_type, served.mutation_type, served.subscription_type):
+        assert root is not None
+        undocumented = [name for name, field in root.fields.items() if not field.description]
+        assert undocumented == [], f"{root.name} fields without a description: {undocumented}"
