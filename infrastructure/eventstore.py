@@ -110,6 +110,21 @@ class SQLiteSubscription(ListenNotifySubscription[AppendOnlySQLiteRecorder]):
 class AppendOnlyPostgresRecorder(WakeOnCommit, PostgresApplicationRecorder):
     """PostgreSQL recorder with triggers refusing UPDATE and DELETE on events."""
 
+    def listen_for_commits(self, stopped: threading.Event) -> None:
+        """Wake this process's waiters on every other process's commit (LISTEN/NOTIFY);
+        returns when `stopped` is set. The library's insert sends the NOTIFY."""
+        from psycopg.sql import SQL, Identifier
+
+        while not stopped.is_set():
+            try:
+                with self.datastore.get_connection() as connection:
+                    connection.execute(SQL("LISTEN {0}").format(Identifier(self.channel_name)))
+                    while not stopped.is_set():
+                        for _ in connection.notifies(timeout=0.5, stop_after=1):
+                            self.wake()
+            except Exception:  # server restart: the pollers cover the gap; listen again
+                stopped.wait(1.0)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         from psycopg.sql import SQL, Identifier, Literal

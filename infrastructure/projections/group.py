@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,6 +54,8 @@ class ProjectionGroup:
             for p in projections
         }
         self.running = False
+        self._stopped = threading.Event()
+        self._listener: threading.Thread | None = None
 
     def start(self) -> None:
         add_waiter = getattr(self.recorder, "add_waiter", None)
@@ -60,9 +63,16 @@ class ProjectionGroup:
             if add_waiter is not None:
                 add_waiter(thread.wake)
             thread.start()
+        listen = getattr(self.recorder, "listen_for_commits", None)
+        if listen is not None:
+            self._listener = threading.Thread(
+                target=listen, args=(self._stopped,), name="projections-listen", daemon=True
+            )
+            self._listener.start()
         self.running = True
 
     def stop(self) -> None:
+        self._stopped.set()
         for thread in self.threads.values():
             thread.stopped.set()
             thread.wake.set()

@@ -196,3 +196,23 @@ def test_quote_decimals_survive_projection_exactly(system):
     system.projections.start()
     caught_up(system)
     assert system.read.quotes(["EXACT"])[0]["last"] == D("123456789012345678.123456789012345678")
+
+
+def test_another_process_commit_wakes_runners_without_waiting_for_the_poll(system, database_url):
+    """PostgreSQL: LISTEN/NOTIFY; SQLite: the poll fallback. Both well under a second."""
+    import time
+
+    if system.url.is_postgres:
+        for thread in system.projections.threads.values():
+            thread.poll = 30.0  # only a NOTIFY can make this test pass in time
+    system.projections.start()
+    other = build_system(load_settings(database_url=database_url))
+    try:
+        from application.inputs import QuoteInput
+
+        sequence = other.app.ingest_quotes([QuoteInput("WAKE", D(1))]).sequence
+        started = time.monotonic()
+        assert system.projections.wait_for_blocking(["quotes"], sequence, 5)
+        assert time.monotonic() - started < 2
+    finally:
+        other.close()
