@@ -8,6 +8,7 @@ again with `after` = the last sequence it printed, skipping any duplicate.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import sys
@@ -74,7 +75,9 @@ async def subscribe(
             message = json.loads(raw)
             kind = message.get("type")
             if kind == "ping":
-                await ws.send(json.dumps({"type": "pong"}))
+                # A closed socket may still hold events received before the close: drain them.
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    await ws.send(json.dumps({"type": "pong"}))
             elif kind == "next":
                 payload = message.get("payload") or {}
                 if payload.get("errors"):
