@@ -13,5 +13,5 @@ Modules, each small and named for what it holds:
 - `monitors`, `expiry`, `market` — log-following policies: monitor evaluation,
   PENDING-signal expiry, latest prices and known positions;
 - `broker`, `feed` — the ports a broker adapter and a market-data feed implement;
-- `runner` — the asyncio `Engine` and `build_engine(system, settings)`.
+- `runner` — the asyncio `Engine` (built by `interfaces.engine.build_engine`).
 """

@@ -28,12 +28,11 @@ from application.engine.expiry import ExpirySweeper
 from application.engine.feed import QuoteFeed
 from application.engine.handler import SignalHandler
 from application.engine.log import LogConsumer, LogFollower
-from application.engine.market import LastPrices, LogPositionDirectory
-from application.engine.monitors import MonitorPolicy, Protection
+from application.engine.market import LastPrices
+from application.engine.monitors import MonitorPolicy
 from application.engine.orders import OpenOrders
-from application.engine.risk import RiskLimits
-from application.engine.strategy import Strategy, StrategyConfig, load_strategy
-from application.inputs import FillInput, QuoteInput
+from application.engine.strategy import Strategy
+from application.inputs import QuoteInput
 from application.trading import TradingApplication
 from domain.errors import DomainError
 from domain.quotes import Quote
@@ -313,90 +312,3 @@ class EngineHost(Protocol):
 
     app: TradingApplication
     url: Any
-
-
-def build_engine(
-    system: EngineHost,
-    settings: Any,
-    *,
-    feed: QuoteFeed | None = None,
-    strategy: Strategy | None = None,
-) -> Engine:
-    """The engine for `system`, configured by the `engine_*`, `paper_*` and
-    `reconcile_*` settings; `feed`/`strategy` replace the configured ones.
-
-    Where the application has no broker, position directory or market prices yet,
-    the engine lends it its own (the paper broker, the log's positions, the feed's
-    last prices), so `reconcile` and `arm_monitor` work while it runs.
-    """
-    # The paper broker and the feeds are adapters: this function is composition,
-    # kept here because hosts call `build_engine(system, settings)`.
-    from infrastructure.broker.book import PaperBook
-    from infrastructure.broker.paper import PaperBroker
-    from infrastructure.broker.pricing import PaperPricing
-    from infrastructure.feeds import open_feed
-
-    config = EngineConfig.from_settings(settings)
-    app = system.app
-    url = getattr(system.url, "raw", system.url)
-    book = PaperBook.at(str(url))
-    host_closers = getattr(system, "closers", None)
-    if isinstance(host_closers, list):
-        host_closers.append(book.close)  # the System's close() disposes of the book too
-
-    def record_fill(fill: FillInput) -> object:
-        return app.record_fill(fill)  # looked up per call: wrappers see every fill
-
-    broker = PaperBroker(
-        book,
-        app,
-        record_fill,
-        PaperPricing(config.slippage_bps, config.commission_per_fill, config.commission_bps),
-    )
-    prices = LastPrices()
-    if app.broker is None:
-        app.broker = broker
-    if app.position_directory is None:
-        app.position_directory = LogPositionDirectory(app)
-    if app.market_prices is None:
-        app.market_prices = prices
-    orders = OpenOrders(app)
-    limits = RiskLimits(
-        min_strength=config.min_strength,
-        max_position=config.max_position,
-        max_open_orders=config.max_open_orders,
-        cooldown=config.signal_cooldown,
-        sizing=config.sizing,
-        order_quantity=config.order_quantity,
-    )
-    if strategy is None:
-        strategy = load_strategy(
-            config.strategy,
-            StrategyConfig(
-                instruments=config.instruments,
-                fast_window=config.fast_window,
-                slow_window=config.slow_window,
-                options=config.strategy_options,
-            ),
-        )
-    return Engine(
-        app=app,
-        config=config,
-        feed=feed if feed is not None else open_feed(config),
-        strategy=strategy,
-        handler=SignalHandler(
-            app,
-            limits,
-            orders,
-            account=config.account,
-            signal_ttl_seconds=config.signal_ttl.total_seconds(),
-        ),
-        broker=broker,
-        orders=orders,
-        monitors=MonitorPolicy(
-            app, Protection(config.stop_loss_fraction, config.take_profit_fraction)
-        ),
-        sweeper=ExpirySweeper(app),
-        prices=prices,
-        closers=[book.close],
-    )

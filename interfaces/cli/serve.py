@@ -71,9 +71,9 @@ def check_binding(settings: Settings) -> None:
 
 
 def start_demo_engine(system: Any, settings: Settings) -> Any:
-    """The demo engine (`application.engine.runner.build_engine`), started; None without it."""
+    """The demo engine (`interfaces.engine.build_engine`), started; None without it."""
     try:
-        from application.engine.runner import build_engine
+        from interfaces.engine import build_engine
     except ImportError:
         log.warning("the demo engine is not available in this build; serving without it")
         return None

@@ -34,7 +34,7 @@ def worker(
     system.projections.start()
     runner = None
     if engine:
-        from application.engine.runner import build_engine
+        from interfaces.engine import build_engine
 
         runner = build_engine(system, settings)
         runner.start()

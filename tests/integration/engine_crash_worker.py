@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from application.engine.runner import build_engine
+from interfaces.engine import build_engine
 from domain.ids import monitor_order_client_id, order_id
 from domain.monitors import Monitor
 from domain.orders import Order
@@ -71,7 +71,7 @@ def main(url: str, csv_path: str, monitor: str, point: str | None) -> int:
     engine = build_engine(system, settings)
     exit_order_id = order_id(monitor_order_client_id(monitor_id))
     engine.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     status = 3
     while time.monotonic() < deadline:
         order = app.find(Order, exit_order_id)

@@ -50,7 +50,7 @@ def run_worker(url: str, csv: Path, monitor_id, point: str | None) -> int:
     command.append(str(monitor_id))
     if point:
         command.append(point)
-    return subprocess.run(command, cwd=ROOT, env=dict(os.environ), timeout=60).returncode
+    return subprocess.run(command, cwd=ROOT, env=dict(os.environ), timeout=150).returncode
 
 
 @pytest.mark.parametrize("point", ["before-evaluate", "after-trigger", "after-fill"])

@@ -14,7 +14,7 @@ from pathlib import Path
 from eventsourcing.utils import get_topic
 from typer.testing import CliRunner
 
-from application.engine.runner import build_engine
+from interfaces.engine import build_engine
 from application.inputs import OrderInput
 from domain.orders import Order
 from domain.positions import Position

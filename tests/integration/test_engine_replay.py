@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from application.engine.log import read_log
-from application.engine.runner import build_engine
+from interfaces.engine import build_engine
 from application.event_names import event_type
 from domain.signals import Signal
 from interfaces.composition import build_system

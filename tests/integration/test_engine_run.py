@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from eventsourcing.utils import get_topic
 
-from application.engine.runner import build_engine
+from interfaces.engine import build_engine
 from domain.ids import order_id, signal_order_client_id
 from domain.orders import Order
 from domain.positions import Position
