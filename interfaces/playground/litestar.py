@@ -2,7 +2,7 @@
 
 strawberry's ``make_graphql_controller(...)`` answers ``GET /graphql`` from a
 browser (``Accept: text/html``, no ``query`` parameter) with its own GraphiQL
-page, which loads its scripts from unpkg.com.  Its ``render_graphql_ide``
+page, which loads its scripts from a public CDN.  Its ``render_graphql_ide``
 method is the hook: overriding it returns our page instead, while POST, GET
 with ``?query=`` and the WebSocket endpoint stay strawberry's.
 
