@@ -7,27 +7,18 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import nullcontext
 from enum import StrEnum
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 from uuid import UUID
 
 import orjson
 import typer
-from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.persistence import Notification
-from eventsourcing.utils import get_topic
 from rich.console import Console
 from rich.table import Table
 
-from application.event_names import event_type
-from domain.fills import Fill
-from domain.monitors import Monitor
-from domain.orders import Order
-from domain.positions import Position
-from domain.quotes import Quotes
-from domain.reconciliation import Reconciliation
-from domain.signals import Signal
+from application.event_names import topics_for
+from domain.errors import BadInput
 from infrastructure.logging import configure_logging
 from interfaces.cli.options import ConfigOption, DbOption, fail, settings_from
 from interfaces.cli.render import event_record, progress_bars
@@ -36,7 +27,6 @@ from interfaces.composition import System, build_system
 app = typer.Typer(help="Browse and export the event log.", no_args_is_help=True)
 
 PAGE = 5000
-AGGREGATES = (Order, Fill, Position, Signal, Monitor, Quotes, Reconciliation)
 
 AfterOption = Annotated[
     int, typer.Option("--after", min=0, help="Only events with a sequence greater than N.")
@@ -55,31 +45,15 @@ class Format(StrEnum):
     json = "json"
 
 
-@lru_cache(maxsize=1)
-def topics_by_type() -> dict[str, tuple[str, ...]]:
-    """Event type name (`OrderFilled`) -> the topics stored under it."""
-    found: dict[str, set[str]] = {}
-    for aggregate in AGGREGATES:
-        for attribute in vars(aggregate).values():
-            if (
-                isinstance(attribute, type)
-                and issubclass(attribute, CanMutateAggregate)
-                and attribute.__name__ not in ("Event", "Created")  # bases never recorded
-            ):
-                topic = get_topic(attribute)
-                found.setdefault(event_type(topic), set()).add(topic)
-    return {name: tuple(sorted(topics)) for name, topics in found.items()}
-
-
 def _topics(types: Sequence[str] | None) -> tuple[str, ...]:
     if not types:
         return ()
-    known = topics_by_type()
     names = [name for given in types for name in given.split(",") if name]
-    unknown = sorted(set(names) - set(known))
-    if unknown:
-        fail(f"unknown event types {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    return tuple(topic for name in names for topic in known[name])
+    try:
+        return topics_for(names)
+    except BadInput as error:
+        fail(error.message)
+        raise
 
 
 def _aggregate_id(text: str | None) -> UUID | None:

@@ -9,12 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
-from functools import lru_cache
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.persistence import Mapper, Notification
 from rich.console import Console
@@ -29,6 +25,7 @@ from rich.progress import (
 )
 
 from application.event_names import event_type
+from interfaces.event_json import camel, event_data, jsonable
 
 Row = dict[str, Any]
 
@@ -60,33 +57,6 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "quotes": ("instrument", "last", "bid", "ask", "volume", "timestamp", "as_of"),
 }  # fmt: skip
 
-# Envelope attributes an event carries at the top level, not in `data`.
-ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
-
-
-@lru_cache(maxsize=1024)
-def camel(name: str) -> str:
-    """`realized_pnl` -> `realizedPnl`."""
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def jsonable(value: Any) -> Any:
-    """A value as JSON: decimals and ids as strings, date-times ISO 8601."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
-
 
 def _unrealized(row: Row) -> Decimal | None:
     quantity, average = row.get("quantity"), row.get("average_price")
@@ -107,7 +77,7 @@ def graphql_object(kind: str, row: Row) -> Row:
 def event_record(notification: Notification, mapper: Mapper[Any]) -> Row:
     """A stored event, upcast and decoded, as the API's `Event` (data in camelCase)."""
     event = mapper.to_domain_event(notification)
-    data = {camel(k): jsonable(v) for k, v in vars(event).items() if k not in ENVELOPE}
+    data = event_data(event)
     return {
         "sequence": notification.id,
         "type": event_type(notification.topic),
