@@ -87,6 +87,11 @@ class ProjectionRunner:
         """Apply one batch; the number of notifications read (0 when caught up)."""
         if self.error is not None:
             return 0
+        head = self.recorder.max_notification_id() or 0
+        if self.until is not None:
+            head = min(head, self.until)
+        if head <= self.position:
+            return 0  # idle: nothing new, no need to read slot or tracking
         with self.engine.connect() as connection:
             slot = self.fixed_slot or active_slot(connection, self.name)
             tracking = read_tracking(connection, self.name, slot)
@@ -95,9 +100,6 @@ class ProjectionRunner:
             self.slot, self.projection = slot, self.projection_class()
         start = tracking.position
         self.position = start
-        head = self.recorder.max_notification_id() or 0
-        if self.until is not None:
-            head = min(head, self.until)
         if start >= head:
             return 0
         notifications = self.recorder.select_notifications(
