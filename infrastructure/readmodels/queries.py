@@ -111,34 +111,36 @@ class ReadModels:
 
     def reconciliations(self, limit: int = 20) -> list[Row]:
         """Runs, newest first, each with a `mismatches` list."""
+        return self._reconciliations(
+            lambda t: (
+                select(t.reconciliations)
+                .order_by(t.reconciliations.c.started_at.desc())
+                .limit(limit)
+            )
+        )
+
+    def reconciliation(self, reconciliation_id: UUID) -> Row | None:
+        found = self._reconciliations(
+            lambda t: select(t.reconciliations).where(t.reconciliations.c.id == reconciliation_id)
+        )
+        return found[0] if found else None
+
+    def _reconciliations(self, build: Any) -> list[Row]:
         with self.engine.connect() as connection:
             t = self._tables(connection, "reconciliations")
-            runs = [
-                dict(row._mapping)
-                for row in connection.execute(
-                    select(t.reconciliations)
-                    .order_by(t.reconciliations.c.started_at.desc())
-                    .limit(limit)
-                )
-            ]
-            ids = [run["id"] for run in runs]
-            found: dict[UUID, list[Row]] = {run_id: [] for run_id in ids}
-            if ids:
+            runs = [dict(row._mapping) for row in connection.execute(build(t))]
+            found: dict[UUID, list[Row]] = {run["id"]: [] for run in runs}
+            if found:
                 mismatches = t.mismatches
                 for row in connection.execute(
                     select(mismatches)
-                    .where(mismatches.c.reconciliation_id.in_(ids))
+                    .where(mismatches.c.reconciliation_id.in_(list(found)))
                     .order_by(mismatches.c.account, mismatches.c.instrument)
                 ):
                     found[row.reconciliation_id].append(dict(row._mapping))
             for run in runs:
                 run["mismatches"] = found[run["id"]]
             return runs
-
-    def reconciliation(self, reconciliation_id: UUID) -> Row | None:
-        return next(
-            (r for r in self.reconciliations(limit=1000) if r["id"] == reconciliation_id), None
-        )
 
 
 def _filter(statement: Any, table: Table, **criteria: object) -> Any:

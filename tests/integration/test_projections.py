@@ -216,3 +216,23 @@ def test_another_process_commit_wakes_runners_without_waiting_for_the_poll(syste
         assert time.monotonic() - started < 2
     finally:
         other.close()
+
+
+def test_a_reconciliation_reads_back_by_id_with_its_mismatches(database_url):
+    from tests.unit.conftest import FakeBroker
+
+    broker = FakeBroker()
+    broker.book = {("default", "RECON"): D(3)}
+    built = build_system(load_settings(database_url=database_url), broker=broker)
+    try:
+        run = built.app.reconcile("ALERT")
+        built.app.reconcile("ALERT")
+        built.projections.start()
+        assert built.projections.wait_for_blocking(["reconciliations"], built.app.head_sequence(), 10)
+        found = built.read.reconciliation(run.reconciliation.id)
+        assert found["id"] == run.reconciliation.id and found["policy"] == "ALERT"
+        assert [(m["instrument"], m["broker_quantity"]) for m in found["mismatches"]] == [
+            ("RECON", D(3))]
+        assert len(built.read.reconciliations()) == 2
+    finally:
+        built.close()
