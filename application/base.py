@@ -24,17 +24,14 @@ class CommandBase(Application[UUID]):
 
     def load(self, kind: type[A], aggregate_id: UUID, what: str | None = None) -> A:
         """The aggregate, or NotFound naming it."""
-        try:
-            aggregate = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            raise NotFound(f"{what or kind.__name__.lower()} {aggregate_id} does not exist") from None
-        if not isinstance(aggregate, kind):
+        found = self.find(kind, aggregate_id)
+        if found is None:
             raise NotFound(f"{what or kind.__name__.lower()} {aggregate_id} does not exist")
-        return aggregate
+        return found
 
     def find(self, kind: type[A], aggregate_id: UUID) -> A | None:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, kind) else None

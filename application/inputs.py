@@ -142,8 +142,10 @@ class MonitorInput:
             take_profit=check_optional_positive(self.take_profit, "takeProfit"),
             trailing_distance=check_optional_positive(self.trailing_distance, "trailingDistance"),
         )
-        if checked.stop_loss is None and checked.take_profit is None and (
-            checked.trailing_distance is None
+        if (
+            checked.stop_loss is None
+            and checked.take_profit is None
+            and (checked.trailing_distance is None)
         ):
             raise BadInput(
                 "a monitor needs a stopLoss, a takeProfit or a trailingDistance",

@@ -15,7 +15,7 @@ from domain.ids import monitor_order_client_id
 from domain.monitors import LONG, SHORT, Monitor
 from domain.orders import Order
 from domain.positions import Position
-from domain.values import OrderType, PositionStatus, Side
+from domain.values import MonitorStatus, OrderType, PositionStatus, Side
 
 
 class MonitorCommands(SignalCommands):
@@ -48,7 +48,9 @@ class MonitorCommands(SignalCommands):
 
         return retrying(arm)
 
-    def disarm_monitor(self, monitor_id: UUID, reason: str = "disarmed by request") -> MonitorResult:
+    def disarm_monitor(
+        self, monitor_id: UUID, reason: str = "disarmed by request"
+    ) -> MonitorResult:
         def disarm() -> MonitorResult:
             monitor = self.load(Monitor, monitor_id)
             monitor.disarm(reason)
@@ -68,7 +70,7 @@ class MonitorCommands(SignalCommands):
 
     def _evaluate(self, monitor_id: UUID, last: Decimal) -> MonitorResult | None:
         monitor = self.find(Monitor, monitor_id)
-        if monitor is None or not monitor.status.value == "ACTIVE":
+        if monitor is None or monitor.status is not MonitorStatus.ACTIVE:
             return None
         evaluation = monitor.evaluate(last)
         if evaluation.trigger is None:
@@ -94,7 +96,9 @@ class MonitorCommands(SignalCommands):
         if self.find(Order, exit_order.id) is not None:
             raise Conflict(f"monitor {monitor.id} has placed its exit order already")
         monitor.trigger(
-            reason=evaluation.trigger.reason, price=evaluation.trigger.price, exit_order_id=exit_order.id
+            reason=evaluation.trigger.reason,
+            price=evaluation.trigger.price,
+            exit_order_id=exit_order.id,
         )
         others = self._disarm_all(position, f"superseded by monitor {monitor.id}", keep=monitor.id)
         sequence = self.commit(monitor, exit_order, position, *others)

@@ -82,7 +82,9 @@ class OrderCommands(CommandBase):
         position = self.position(order.account, order.instrument)
         timestamp = spec.timestamp or self.clock()
         assert spec.commission is not None
-        order.fill(fill_id=spec.fill_id, quantity=spec.quantity, price=spec.price, timestamp=timestamp)
+        order.fill(
+            fill_id=spec.fill_id, quantity=spec.quantity, price=spec.price, timestamp=timestamp
+        )
         before = position.quantity
         netting = position.apply_fill(
             fill_id=spec.fill_id,
@@ -132,7 +134,9 @@ class OrderCommands(CommandBase):
         found = self.find(Position, position_id(account, instrument))
         return found or Position(account=account, instrument=instrument)
 
-    def _disarm_all(self, position: Position, reason: str, keep: UUID | None = None) -> list[Monitor]:
+    def _disarm_all(
+        self, position: Position, reason: str, keep: UUID | None = None
+    ) -> list[Monitor]:
         monitors = []
         for monitor_id in list(position.monitor_ids):
             position.detach_monitor(monitor_id)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from eventsourcing.domain import Aggregate
+
 from application.monitors import MonitorCommands
-from application.ports import BrokerPositions, PositionDirectory
+from application.ports import BrokerPositions, PositionDirectory, PositionKey
 from application.results import ReconciliationResult
 from application.retry import retrying
 from domain.errors import Unavailable
-from domain.positions import Position
 from domain.reconciliation import Reconciliation, find_mismatches
 from domain.values import ReconciliationPolicy
 
@@ -26,14 +29,14 @@ class ReconciliationCommands(MonitorCommands):
         return retrying(lambda: self._reconcile(chosen, broker))
 
     def _reconcile(
-        self, policy: ReconciliationPolicy, broker: dict[tuple[str, str], object]
+        self, policy: ReconciliationPolicy, broker: dict[PositionKey, Decimal]
     ) -> ReconciliationResult:
         keys = set(self.position_directory.keys() if self.position_directory else []) | set(broker)
         positions = {key: self.position(*key) for key in keys}
         local = {key: p.quantity for key, p in positions.items() if p.quantity != 0}
         run = Reconciliation(policy=policy.value)
-        adjusted: list[Position] = []
-        for mismatch in find_mismatches(local, broker):  # type: ignore[arg-type]
+        adjusted: list[Aggregate] = []
+        for mismatch in find_mismatches(local, broker):
             run.record(mismatch)
             if policy is ReconciliationPolicy.AUTO_CORRECT:
                 position = positions[(mismatch.account, mismatch.instrument)]
@@ -48,6 +51,6 @@ class ReconciliationCommands(MonitorCommands):
                 )
                 adjusted.append(position)
                 if position.closes_or_flips(before):
-                    adjusted.extend(self._disarm_all(position, "position closed"))  # type: ignore[arg-type]
+                    adjusted.extend(self._disarm_all(position, "position closed"))
         run.complete(corrected=bool(adjusted))
         return ReconciliationResult(run, self.commit(run, *adjusted))

@@ -1,6 +1,6 @@
 """Order + fill command path: commands/s, against raw eventsourcing saves of the same events.
 
-    python -m bench.command_path [--db URL] [--orders N]
+python -m bench.command_path [--db URL] [--orders N]
 """
 
 from __future__ import annotations
@@ -25,11 +25,15 @@ def measure_commands(url: str, orders: int) -> tuple[float, list]:
     started = time.perf_counter()
     for i in range(orders):
         order = app.place_order(
-            OrderInput(client_order_id=f"b{i}", instrument=f"I{i % 50}", side="BUY",
-                       quantity=Decimal(2))
+            OrderInput(
+                client_order_id=f"b{i}", instrument=f"I{i % 50}", side="BUY", quantity=Decimal(2)
+            )
         ).order
-        app.record_fill(FillInput(order_id=order.id, fill_id=f"bf{i}", quantity=Decimal(2),
-                                  price=Decimal("100.25")))
+        app.record_fill(
+            FillInput(
+                order_id=order.id, fill_id=f"bf{i}", quantity=Decimal(2), price=Decimal("100.25")
+            )
+        )
     elapsed = time.perf_counter() - started
     events = [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(0, 10**7)]
     system.close()
@@ -67,14 +71,15 @@ def main() -> None:
     args = parser.parse_args()
     tmp = tempfile.mkdtemp()
     url = args.db or f"sqlite:///{tmp}/bench.db"
-    raw_url = args.db and args.db or f"sqlite:///{tmp}/raw.db"
     ours, events = measure_commands(url, args.orders)
     if args.db:
         print(f"order+fill: {ours:,.0f} commands/s ({DatabaseUrl(url).describe()})")
         return
-    baseline = measure_raw(raw_url, events, args.orders)
-    print(f"order+fill: {ours:,.0f} commands/s; raw eventsourcing saves of the same events: "
-          f"{baseline:,.0f}/s; ratio {baseline / ours:.2f}")
+    baseline = measure_raw(f"sqlite:///{tmp}/raw.db", events, args.orders)
+    print(
+        f"order+fill: {ours:,.0f} commands/s; raw eventsourcing saves of the same events: "
+        f"{baseline:,.0f}/s; ratio {baseline / ours:.2f}"
+    )
 
 
 if __name__ == "__main__":

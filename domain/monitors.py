@@ -42,9 +42,7 @@ def evaluate(
     long = direction == LONG
     mark = water_mark
     moved = False
-    if trailing_distance is not None and (
-        mark is None or (last > mark if long else last < mark)
-    ):
+    if trailing_distance is not None and (mark is None or (last > mark if long else last < mark)):
         mark, moved = last, True
     trigger = None
     if stop_loss is not None and (last <= stop_loss if long else last >= stop_loss):
@@ -108,7 +106,10 @@ class Monitor(Aggregate):
         if self.status is not MonitorStatus.ACTIVE:
             raise Conflict(f"monitor {self.id} is {self.status.value}; it cannot be {action}")
 
-    @event("WaterMarkMoved")
+    class WaterMarkMoved(Aggregate.Event):
+        price: Decimal
+
+    @event(WaterMarkMoved)
     def move_water_mark(self, price: Decimal) -> None:
         self.water_mark = price
 
@@ -116,7 +117,12 @@ class Monitor(Aggregate):
         self.check_active("triggered")
         self._triggered(reason=reason, price=price, exit_order_id=exit_order_id)
 
-    @event("Triggered")
+    class Triggered(Aggregate.Event):
+        reason: str
+        price: Decimal
+        exit_order_id: UUID
+
+    @event(Triggered)
     def _triggered(self, reason: str, price: Decimal, exit_order_id: UUID) -> None:
         self.status = MonitorStatus.TRIGGERED
         self.trigger_reason = reason
@@ -127,7 +133,10 @@ class Monitor(Aggregate):
         self.check_active("disarmed")
         self._disarmed(reason=reason)
 
-    @event("Disarmed")
+    class Disarmed(Aggregate.Event):
+        reason: str
+
+    @event(Disarmed)
     def _disarmed(self, reason: str) -> None:
         self.status = MonitorStatus.DISARMED
         self.trigger_reason = reason

@@ -109,7 +109,16 @@ class Order(Aggregate):
             average_fill_price_after=average_price(notional, filled),
         )
 
-    @event("Filled")
+    class Filled(Aggregate.Event):
+        fill_id: str
+        quantity: Decimal
+        price: Decimal
+        fill_timestamp: datetime
+        status: str
+        filled_quantity_after: Decimal
+        average_fill_price_after: Decimal
+
+    @event(Filled)
     def _filled(
         self,
         fill_id: str,
@@ -132,7 +141,10 @@ class Order(Aggregate):
         self.check_open("cancelled")
         self._cancelled(reason=reason)
 
-    @event("Cancelled")
+    class Cancelled(Aggregate.Event):
+        reason: str | None
+
+    @event(Cancelled)
     def _cancelled(self, reason: str | None) -> None:
         self.status = OrderStatus.CANCELLED
 
@@ -140,7 +152,10 @@ class Order(Aggregate):
         self.check_open("rejected")
         self._rejected(reason=reason)
 
-    @event("Rejected")
+    class Rejected(Aggregate.Event):
+        reason: str
+
+    @event(Rejected)
     def _rejected(self, reason: str) -> None:
         self.status = OrderStatus.REJECTED
         self.reject_reason = reason

@@ -117,7 +117,20 @@ class Position(Aggregate):
         )
         return result
 
-    @event("FillApplied")
+    class FillApplied(Aggregate.Event):
+        fill_id: str
+        order_id: UUID
+        side: str
+        quantity: Decimal
+        price: Decimal
+        commission: Decimal
+        fill_timestamp: datetime
+        quantity_after: Decimal
+        average_price_after: Decimal | None
+        realized_pnl_after: Decimal
+        realized_delta: Decimal
+
+    @event(FillApplied)
     def _fill_applied(
         self,
         fill_id: str,
@@ -150,7 +163,13 @@ class Position(Aggregate):
             reason=reason,
         )
 
-    @event("Adjusted")
+    class Adjusted(Aggregate.Event):
+        quantity_before: Decimal
+        quantity_after: Decimal
+        average_price_after: Decimal | None
+        reason: str
+
+    @event(Adjusted)
     def _adjusted(
         self,
         quantity_before: Decimal,
@@ -173,10 +192,16 @@ class Position(Aggregate):
         """Whether the last change left the side `before` was on (flat or crossed zero)."""
         return before != 0 and sign(self.quantity) != sign(before)
 
-    @event("MonitorAttached")
+    class MonitorAttached(Aggregate.Event):
+        monitor_id: UUID
+
+    @event(MonitorAttached)
     def attach_monitor(self, monitor_id: UUID) -> None:
         self.monitor_ids.append(monitor_id)
 
-    @event("MonitorDetached")
+    class MonitorDetached(Aggregate.Event):
+        monitor_id: UUID
+
+    @event(MonitorDetached)
     def detach_monitor(self, monitor_id: UUID) -> None:
         self.monitor_ids.remove(monitor_id)

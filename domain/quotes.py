@@ -12,7 +12,6 @@ from decimal import Decimal
 
 from eventsourcing.domain import Aggregate, event
 
-
 Row = list[str | None]
 
 

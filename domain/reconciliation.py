@@ -28,9 +28,8 @@ def find_mismatches(
     """Every pair whose quantities differ; a pair missing on one side counts as zero."""
     zero = Decimal(0)
     return [
-        Mismatch(account, instrument, local.get(key, zero), broker.get(key, zero))
+        Mismatch(key[0], key[1], local.get(key, zero), broker.get(key, zero))
         for key in sorted(set(local) | set(broker))
-        for account, instrument in [key]
         if local.get(key, zero) != broker.get(key, zero)
     ]
 
@@ -55,7 +54,14 @@ class Reconciliation(Aggregate):
             difference=mismatch.difference,
         )
 
-    @event("MismatchDetected")
+    class MismatchDetected(Aggregate.Event):
+        account: str
+        instrument: str
+        local_quantity: Decimal
+        broker_quantity: Decimal
+        difference: Decimal
+
+    @event(MismatchDetected)
     def _mismatch_detected(
         self,
         account: str,
@@ -66,7 +72,10 @@ class Reconciliation(Aggregate):
     ) -> None:
         self.mismatches.append(Mismatch(account, instrument, local_quantity, broker_quantity))
 
-    @event("Completed")
+    class Completed(Aggregate.Event):
+        corrected: bool
+
+    @event(Completed)
     def complete(self, corrected: bool) -> None:
         self.completed = True
         self.corrected = corrected

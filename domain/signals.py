@@ -69,7 +69,11 @@ class Signal(Aggregate):
         self.check_pending("accepted", now)
         self._accepted(order_id=order_id, quantity=quantity)
 
-    @event("Accepted")
+    class Accepted(Aggregate.Event):
+        order_id: UUID
+        quantity: Decimal
+
+    @event(Accepted)
     def _accepted(self, order_id: UUID, quantity: Decimal) -> None:
         self.status = SignalStatus.ACCEPTED
         self.order_id = order_id
@@ -79,7 +83,10 @@ class Signal(Aggregate):
         self.check_pending("rejected", now)
         self._rejected(reason=reason)
 
-    @event("Rejected")
+    class Rejected(Aggregate.Event):
+        reason: str
+
+    @event(Rejected)
     def _rejected(self, reason: str) -> None:
         self.status = SignalStatus.REJECTED
         self.reason = reason
@@ -88,7 +95,10 @@ class Signal(Aggregate):
         self.check_pending("cancelled", now)
         self._cancelled(reason=reason)
 
-    @event("Cancelled")
+    class Cancelled(Aggregate.Event):
+        reason: str | None
+
+    @event(Cancelled)
     def _cancelled(self, reason: str | None) -> None:
         self.status = SignalStatus.CANCELLED
         if reason:
@@ -99,7 +109,10 @@ class Signal(Aggregate):
             raise Conflict(f"signal {self.id} is not a PENDING signal past its expiry")
         self._expired()
 
-    @event("Expired")
+    class Expired(Aggregate.Event):
+        pass
+
+    @event(Expired)
     def _expired(self) -> None:
         self.status = SignalStatus.EXPIRED
 
@@ -108,6 +121,9 @@ class Signal(Aggregate):
         if self.status is SignalStatus.ACCEPTED:
             self._executed()
 
-    @event("Executed")
+    class Executed(Aggregate.Event):
+        pass
+
+    @event(Executed)
     def _executed(self) -> None:
         self.status = SignalStatus.EXECUTED

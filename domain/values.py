@@ -82,11 +82,7 @@ def check_symbol(value: str, field: str) -> str:
 
 def check_label(value: str, field: str, max_length: int = 64) -> str:
     """clientOrderId, fillId, strategy: 1-64 printable characters."""
-    if (
-        not isinstance(value, str)
-        or not 1 <= len(value) <= max_length
-        or not value.isprintable()
-    ):
+    if not isinstance(value, str) or not 1 <= len(value) <= max_length or not value.isprintable():
         raise BadInput(f"{field} must be 1-{max_length} printable characters", field=field)
     return value
 
@@ -157,8 +153,10 @@ E = TypeVar("E", bound=StrEnum)
 
 
 def check_enum(enum: type[E], value: object, field: str) -> E:
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum)
-        raise BadInput(f"{field} must be one of {allowed}", field=field) from None
+    if isinstance(value, str):
+        try:
+            return enum(value)
+        except ValueError:
+            pass
+    allowed = ", ".join(m.value for m in enum)
+    raise BadInput(f"{field} must be one of {allowed}", field=field)

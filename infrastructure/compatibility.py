@@ -50,7 +50,9 @@ def problems(kinds: list[StoredKind]) -> list[str]:
         try:
             cls = resolve_topic(kind.topic)
         except Exception:
-            found.append(f"{kind.topic} (version {kind.version}, {kind.count} events): unknown type")
+            found.append(
+                f"{kind.topic} (version {kind.version}, {kind.count} events): unknown type"
+            )
             continue
         code_version = getattr(cls, "class_version", 1)
         if kind.version > code_version:

@@ -38,7 +38,12 @@ class MonitorsProjection(Projection):
 
     def mark_moved(self, e: Monitor.WaterMarkMoved, sequence: int, store: RowStore) -> None:
         update(
-            store, "monitors", e.originator_id, sequence, high_water_mark=e.price, updated_at=e.timestamp
+            store,
+            "monitors",
+            e.originator_id,
+            sequence,
+            high_water_mark=e.price,
+            updated_at=e.timestamp,
         )
 
     def triggered(self, e: Monitor.Triggered, sequence: int, store: RowStore) -> None:

@@ -51,7 +51,9 @@ class OrdersProjection(Projection):
         )
 
     def cancelled(self, e: Order.Cancelled, sequence: int, store: RowStore) -> None:
-        update(store, "orders", e.originator_id, sequence, status="CANCELLED", updated_at=e.timestamp)
+        update(
+            store, "orders", e.originator_id, sequence, status="CANCELLED", updated_at=e.timestamp
+        )
 
     def rejected(self, e: Order.Rejected, sequence: int, store: RowStore) -> None:
         update(

@@ -187,7 +187,9 @@ class RunnerThread:
         self.stopped = threading.Event()
         self.active = not lock
         self._lock_connection: Connection | None = None
-        self.thread = threading.Thread(target=self._run, name=f"projection-{runner.name}", daemon=True)
+        self.thread = threading.Thread(
+            target=self._run, name=f"projection-{runner.name}", daemon=True
+        )
 
     def start(self) -> None:
         self.thread.start()
@@ -206,7 +208,9 @@ class RunnerThread:
                 try:
                     busy = self.runner.run_once()
                 except Exception as error:  # database gone: keep trying, say so
-                    log.warning("projection runner error", projection=self.runner.name, error=str(error))
+                    log.warning(
+                        "projection runner error", projection=self.runner.name, error=str(error)
+                    )
                     self._release_lock()
                     self.stopped.wait(1.0)
                     continue

@@ -11,8 +11,11 @@ from infrastructure.settings import Settings, load_settings
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="Database URL: sqlite:///PATH or postgresql://... "
-                 "(default: TRADESTATE_DATABASE_URL or sqlite:///./tradestate.db)"),
+    typer.Option(
+        "--db",
+        help="Database URL: sqlite:///PATH or postgresql://... "
+        "(default: TRADESTATE_DATABASE_URL or sqlite:///./tradestate.db)",
+    ),
 ]
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="A TOML or YAML settings file.")

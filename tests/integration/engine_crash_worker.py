@@ -22,13 +22,13 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from interfaces.engine import build_engine
 from domain.ids import monitor_order_client_id, order_id
 from domain.monitors import Monitor
 from domain.orders import Order
 from domain.values import OrderStatus
 from infrastructure.broker.paper import paper_fill_id
 from interfaces.composition import build_system
+from interfaces.engine import build_engine
 from tests.integration.engine_support import engine_settings
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from eventsourcing.utils import get_topic
 from typer.testing import CliRunner
 
-from interfaces.engine import build_engine
 from application.inputs import OrderInput
 from domain.orders import Order
 from domain.positions import Position
@@ -22,6 +21,7 @@ from domain.reconciliation import Reconciliation
 from domain.values import OrderStatus
 from interfaces.cli import broker as broker_cli
 from interfaces.composition import build_system
+from interfaces.engine import build_engine
 from tests.integration.engine_support import engine_settings, stored, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

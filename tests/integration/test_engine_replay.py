@@ -6,10 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from application.engine.log import read_log
-from interfaces.engine import build_engine
 from application.event_names import event_type
 from domain.signals import Signal
 from interfaces.composition import build_system
+from interfaces.engine import build_engine
 from tests.integration.engine_support import another_database, engine_settings, wait_until
 
 # Limits that never bind, so no decision depends on how far the broker has got.

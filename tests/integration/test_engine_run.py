@@ -9,13 +9,13 @@ from decimal import Decimal
 
 from eventsourcing.utils import get_topic
 
-from interfaces.engine import build_engine
 from domain.ids import order_id, signal_order_client_id
 from domain.orders import Order
 from domain.positions import Position
 from domain.signals import Signal
 from domain.values import OrderStatus, Side, SignalStatus
 from interfaces.composition import build_system
+from interfaces.engine import build_engine
 from tests.integration.engine_support import engine_settings, stored
 
 DECIDED = {SignalStatus.ACCEPTED, SignalStatus.EXECUTED, SignalStatus.REJECTED}

@@ -35,21 +35,33 @@ def test_fills_net_into_the_position_as_the_spec_table_says(system, rows):
         order = app.place_order(
             OrderInput(client_order_id=f"o{i}", instrument="ACME", side=side, quantity=D(qty))
         ).order
-        app.record_fill(FillInput(order_id=order.id, fill_id=f"f{i}", quantity=D(qty),
-                                  price=D(price), commission=D(commission)))
+        app.record_fill(
+            FillInput(
+                order_id=order.id,
+                fill_id=f"f{i}",
+                quantity=D(qty),
+                price=D(price),
+                commission=D(commission),
+            )
+        )
         app.repository.cache.clear() if app.repository.cache else None
         position = app.position("default", "ACME")
         assert (position.quantity, position.average_price, position.realized_pnl) == (
-            D(q), None if a is None else D(a), D(r))
+            D(q),
+            None if a is None else D(a),
+            D(r),
+        )
     assert position.status.value == ("CLOSED" if rows[-1][4] in ("0", "0.0") else "OPEN")
 
 
 def test_sequence_of_a_command_is_its_last_notification(system):
     app = system.app
-    order = app.place_order(OrderInput(client_order_id="x", instrument="A", side="BUY",
-                                       quantity=D(1)))
-    result = app.record_fill(FillInput(order_id=order.order.id, fill_id="fx", quantity=D(1),
-                                       price=D(1)))
+    order = app.place_order(
+        OrderInput(client_order_id="x", instrument="A", side="BUY", quantity=D(1))
+    )
+    result = app.record_fill(
+        FillInput(order_id=order.order.id, fill_id="fx", quantity=D(1), price=D(1))
+    )
     assert result.sequence == app.head_sequence() == order.sequence + 4  # Opened, 3 changes
 
 
@@ -65,8 +77,9 @@ def test_stored_events_refuse_update_and_delete(system, statement):
 
 def test_long_streams_load_from_a_snapshot(system):
     app = system.app
-    order = app.place_order(OrderInput(client_order_id="big", instrument="ACME", side="BUY",
-                                       quantity=D(1000))).order
+    order = app.place_order(
+        OrderInput(client_order_id="big", instrument="ACME", side="BUY", quantity=D(1000))
+    ).order
     for i in range(450):
         app.record_fill(FillInput(order_id=order.id, fill_id=f"s{i}", quantity=D(1), price=D(1)))
     position_id = app.position("default", "ACME").id
@@ -113,8 +126,11 @@ def test_concurrent_writers_produce_a_log_no_resuming_reader_misses(database_url
     reader.start()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     writers = [
-        subprocess.Popen([sys.executable, "-m", "tests.integration.writer_process", database_url,
-                          f"w{n}", "60"], cwd=ROOT, env=env)
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.integration.writer_process", database_url, f"w{n}", "60"],
+            cwd=ROOT,
+            env=env,
+        )
         for n in range(2)
     ]
     assert [w.wait(timeout=240) for w in writers] == [0, 0]

@@ -26,8 +26,17 @@ from interfaces.composition import build_system
 from tests.integration.workload import run_workload
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = ("positions", "signals", "orders", "trades", "monitors", "quotes", "reconciliations",
-          "mismatches", "audit_chain")
+TABLES = (
+    "positions",
+    "signals",
+    "orders",
+    "trades",
+    "monitors",
+    "quotes",
+    "reconciliations",
+    "mismatches",
+    "audit_chain",
+)
 ALL = ["positions", "signals", "orders", "trades", "monitors", "quotes", "reconciliations", "audit"]
 
 
@@ -47,8 +56,10 @@ def slot_rows(system, slot):
     with system.engine.connect() as connection:
         return {
             name: sorted(
-                (tuple(sorted((k, str(v)) for k, v in row._mapping.items()))
-                 for row in connection.execute(select(getattr(tables, name)))),
+                (
+                    tuple(sorted((k, str(v)) for k, v in row._mapping.items()))
+                    for row in connection.execute(select(getattr(tables, name)))
+                ),
             )
             for name in TABLES
         }
@@ -77,13 +88,18 @@ def assert_read_models_match_aggregates(system):
         position = app.repository.get(row["id"])
         assert isinstance(position, Position)
         assert (row["quantity"], row["average_price"], row["realized_pnl"], row["status"]) == (
-            position.quantity, position.average_price, position.realized_pnl,
-            position.status.value)
+            position.quantity,
+            position.average_price,
+            position.realized_pnl,
+            position.status.value,
+        )
     for row in system.read.orders(limit=1000):
         order = app.repository.get(row["id"])
         assert isinstance(order, Order)
-        assert (row["status"], row["filled_quantity"]) == (order.status.value,
-                                                          order.filled_quantity)
+        assert (row["status"], row["filled_quantity"]) == (
+            order.status.value,
+            order.filled_quantity,
+        )
         assert row["average_fill_price"] == order.average_fill_price
     for row in system.read.signals(limit=1000):
         signal_ = app.repository.get(row["id"])
@@ -151,17 +167,25 @@ def test_rebuild_while_writes_continue_swaps_slots_and_queries_keep_answering(sy
 def test_a_failing_projection_stops_at_its_event_and_the_others_go_on(system):
     run_workload(system.app, rounds=3)
     orphan = StoredEvent(
-        originator_id=uuid4(), originator_version=2, topic="domain.positions:Position.Adjusted",
-        state=json.dumps({"timestamp": {"_type_": "datetime_iso",
-                                        "_data_": "2026-11-24T14:32:00+00:00"},
-                          "quantity_before": 0, "quantity_after": 1,
-                          "average_price_after": None, "reason": "hand-made"}).encode(),
+        originator_id=uuid4(),
+        originator_version=2,
+        topic="domain.positions:Position.Adjusted",
+        state=json.dumps(
+            {
+                "timestamp": {"_type_": "datetime_iso", "_data_": "2026-11-24T14:32:00+00:00"},
+                "quantity_before": 0,
+                "quantity_after": 1,
+                "average_price_after": None,
+                "reason": "hand-made",
+            }
+        ).encode(),
     )
     bad_sequence = system.app.recorder.insert_events([orphan])[0]
     run_workload(system.app, rounds=3, tag="after")
     system.projections.start()
     assert system.projections.wait_for_blocking(
-        [n for n in ALL if n != "positions"], system.app.head_sequence(), 30)
+        [n for n in ALL if n != "positions"], system.app.head_sequence(), 30
+    )
     states = {state.name: state for state in system.projections.status()}
     assert states["positions"].sequence == bad_sequence - 1
     assert f"event {bad_sequence}" in states["positions"].error
@@ -175,7 +199,11 @@ def test_a_runner_killed_mid_projection_resumes_equal_to_a_fresh_replay(system, 
     for _ in range(2):
         worker = subprocess.Popen(
             [sys.executable, "-m", "tests.integration.projection_worker", database_url],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         lines = (line.strip() for line in iter(worker.stdout.readline, ""))
         if "ready" not in lines:
             worker.kill()
@@ -228,11 +256,14 @@ def test_a_reconciliation_reads_back_by_id_with_its_mismatches(database_url):
         run = built.app.reconcile("ALERT")
         built.app.reconcile("ALERT")
         built.projections.start()
-        assert built.projections.wait_for_blocking(["reconciliations"], built.app.head_sequence(), 10)
+        assert built.projections.wait_for_blocking(
+            ["reconciliations"], built.app.head_sequence(), 10
+        )
         found = built.read.reconciliation(run.reconciliation.id)
         assert found["id"] == run.reconciliation.id and found["policy"] == "ALERT"
         assert [(m["instrument"], m["broker_quantity"]) for m in found["mismatches"]] == [
-            ("RECON", D(3))]
+            ("RECON", D(3))
+        ]
         assert len(built.read.reconciliations()) == 2
     finally:
         built.close()

@@ -37,9 +37,7 @@ def test_v1_and_v2_signals_upcast_step_by_step(old_store):
 
 def insert_raw(url: str, topic: str, state: dict) -> None:
     system = build_system(load_settings(database_url=url))
-    system.app.recorder.insert_events(
-        [StoredEvent(uuid4(), 1, topic, json.dumps(state).encode())]
-    )
+    system.app.recorder.insert_events([StoredEvent(uuid4(), 1, topic, json.dumps(state).encode())])
     system.close()
 
 

@@ -24,15 +24,29 @@ def run_workload(app: TradingApplication, seed: int = 7, rounds: int = 40, tag: 
         quantity = D(rng.randint(1, 40)) / 4
         side = rng.choice(("BUY", "SELL"))
         order = app.place_order(
-            OrderInput(client_order_id=f"{tag}-{i}", instrument=instrument, side=side,
-                       quantity=quantity)
+            OrderInput(
+                client_order_id=f"{tag}-{i}", instrument=instrument, side=side, quantity=quantity
+            )
         ).order
         half = (quantity / 2).quantize(D("0.01"))
-        app.record_fill(FillInput(order_id=order.id, fill_id=f"{tag}-{i}-a", quantity=half,
-                                  price=price, commission=D("0.1")))
+        app.record_fill(
+            FillInput(
+                order_id=order.id,
+                fill_id=f"{tag}-{i}-a",
+                quantity=half,
+                price=price,
+                commission=D("0.1"),
+            )
+        )
         if rng.random() < 0.7:
-            app.record_fill(FillInput(order_id=order.id, fill_id=f"{tag}-{i}-b",
-                                      quantity=quantity - half, price=price + D("0.05")))
+            app.record_fill(
+                FillInput(
+                    order_id=order.id,
+                    fill_id=f"{tag}-{i}-b",
+                    quantity=quantity - half,
+                    price=price + D("0.05"),
+                )
+            )
         else:
             app.cancel_order(order.id)
         signal = app.generate_signal(

@@ -13,19 +13,39 @@ def main(url: str, name: str, count: int) -> None:
     app = system.app
     for i in range(count):
         order = app.place_order(
-            OrderInput(client_order_id=f"{name}-{i}", instrument="SHARED", side="BUY",
-                       quantity=Decimal("0.5"))
+            OrderInput(
+                client_order_id=f"{name}-{i}",
+                instrument="SHARED",
+                side="BUY",
+                quantity=Decimal("0.5"),
+            )
         ).order
-        app.record_fill(FillInput(order_id=order.id, fill_id=f"{name}-fill-{i}",
-                                  quantity=Decimal("0.5"), price=Decimal("10")))
+        app.record_fill(
+            FillInput(
+                order_id=order.id,
+                fill_id=f"{name}-fill-{i}",
+                quantity=Decimal("0.5"),
+                price=Decimal("10"),
+            )
+        )
         # Every writer also replays one fill id of the shared pool: applied once overall.
         if i % 10 == 0:
             shared = app.place_order(
-                OrderInput(client_order_id=f"shared-{i}", instrument="SHARED", side="BUY",
-                           quantity=Decimal("1"))
+                OrderInput(
+                    client_order_id=f"shared-{i}",
+                    instrument="SHARED",
+                    side="BUY",
+                    quantity=Decimal("1"),
+                )
             ).order
-            app.record_fill(FillInput(order_id=shared.id, fill_id=f"shared-fill-{i}",
-                                      quantity=Decimal("1"), price=Decimal("10")))
+            app.record_fill(
+                FillInput(
+                    order_id=shared.id,
+                    fill_id=f"shared-fill-{i}",
+                    quantity=Decimal("1"),
+                    price=Decimal("10"),
+                )
+            )
     system.close()
 
 

@@ -18,8 +18,13 @@ def place(app, cid="c1", side="BUY", qty="10", **kw):
 
 def fill(app, order, fid, qty, price, commission="0"):
     return app.record_fill(
-        FillInput(order_id=order.id, fill_id=fid, quantity=D(qty), price=D(price),
-                  commission=D(commission))
+        FillInput(
+            order_id=order.id,
+            fill_id=fid,
+            quantity=D(qty),
+            price=D(price),
+            commission=D(commission),
+        )
     )
 
 
@@ -34,8 +39,9 @@ def refused(app, call, error=Conflict):
 def test_same_client_order_id_and_terms_returns_the_first_order(app):
     first = place(app)
     head = app.head_sequence()
-    again = app.place_order(OrderInput(client_order_id="c1", instrument="ACME", side="BUY",
-                                       quantity=D("10.0")))
+    again = app.place_order(
+        OrderInput(client_order_id="c1", instrument="ACME", side="BUY", quantity=D("10.0"))
+    )
     assert again.order.id == first.id and not again.appended
     assert app.head_sequence() == head
 
@@ -160,8 +166,9 @@ def test_trailing_stop_stores_the_mark_only_when_it_moves_and_triggers_on_pullba
 def test_short_position_monitors_are_mirrored(app):
     order = place(app, cid="short", side="SELL", qty="4")
     fill(app, order, "s1", "4", "50")
-    monitor = app.arm_monitor(MonitorInput(instrument="ACME", stop_loss=D(55),
-                                           take_profit=D(40))).monitor
+    monitor = app.arm_monitor(
+        MonitorInput(instrument="ACME", stop_loss=D(55), take_profit=D(40))
+    ).monitor
     assert app.evaluate_monitor(monitor.id, D(45)) is None
     result = app.evaluate_monitor(monitor.id, D(39))
     assert result.monitor.trigger_reason == "TAKE_PROFIT"
@@ -182,7 +189,9 @@ def test_reconcile_alert_records_and_auto_correct_adjusts(app, broker):
     broker.book = {("default", "ACME"): D(7), ("default", "OTHER"): D(1)}
     alert = app.reconcile("ALERT").reconciliation
     assert {(m.instrument, m.local_quantity, m.broker_quantity) for m in alert.mismatches} == {
-        ("ACME", D(10), D(7)), ("OTHER", D(0), D(1))}
+        ("ACME", D(10), D(7)),
+        ("OTHER", D(0), D(1)),
+    }
     assert not alert.corrected
     corrected = app.reconcile("AUTO_CORRECT").reconciliation
     assert corrected.corrected
