@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from infrastructure.database import DatabaseUrl, make_engine
 from infrastructure.migrate import VERSION_TABLE
 from infrastructure.readmodels import metadata
+from infrastructure.readmodels.metadata import owned_by_alembic
 
 # Serializes concurrent upgrades (several `serve`/`worker` processes starting
 # at once) on PostgreSQL; the value spells "tradesta".
@@ -41,6 +42,7 @@ def _run(connection: Connection) -> None:
         transactional_ddl=True,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=owned_by_alembic,
     )
     with context.begin_transaction():
         context.run_migrations()
