@@ -138,20 +138,22 @@ class AppendOnlyPostgresRecorder(WakeOnCommit, PostgresApplicationRecorder):
                     "CREATE OR REPLACE FUNCTION {schema}.{function}() RETURNS trigger "
                     "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION {message}; END $$"
                 ).format(schema=schema, function=function, message=Literal(APPEND_ONLY_MESSAGE)),
+                # Only when missing: CREATE TRIGGER locks the events table against
+                # inserts, and every process start runs these statements.
                 SQL(
-                    "CREATE OR REPLACE TRIGGER {trigger} BEFORE UPDATE OR DELETE ON "
-                    "{schema}.{table} FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{function}()"
+                    "DO $$ BEGIN "
+                    "IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = {guard_name} "
+                    "AND tgrelid = {relation}::regclass) THEN "
+                    "CREATE TRIGGER {guard} BEFORE UPDATE OR DELETE ON {schema}.{table} "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{function}(); "
+                    "CREATE TRIGGER {truncate} BEFORE TRUNCATE ON {schema}.{table} "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{function}(); "
+                    "END IF; END $$"
                 ).format(
-                    trigger=Identifier(f"{self.events_table_name}_append_only"),
-                    schema=schema,
-                    table=table,
-                    function=function,
-                ),
-                SQL(
-                    "CREATE OR REPLACE TRIGGER {trigger} BEFORE TRUNCATE ON "
-                    "{schema}.{table} FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{function}()"
-                ).format(
-                    trigger=Identifier(f"{self.events_table_name}_no_truncate"),
+                    guard_name=Literal(f"{self.events_table_name}_append_only"),
+                    relation=Literal(f"{self.datastore.schema}.{self.events_table_name}"),
+                    guard=Identifier(f"{self.events_table_name}_append_only"),
+                    truncate=Identifier(f"{self.events_table_name}_no_truncate"),
                     schema=schema,
                     table=table,
                     function=function,
