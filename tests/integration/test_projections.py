@@ -193,6 +193,23 @@ def test_a_failing_projection_stops_at_its_event_and_the_others_go_on(system):
     assert states["audit"].lag == 0 and states["audit"].error is None
 
 
+def wait_until_ready(worker: subprocess.Popen, timeout: float = 60) -> None:
+    """Read the worker's stdout until its ready token (anywhere in a line), with a deadline."""
+    from tests.integration.projection_worker import READY
+
+    found = threading.Event()
+
+    def scan() -> None:
+        for line in iter(worker.stdout.readline, ""):
+            if READY in line:
+                found.set()
+                return
+
+    threading.Thread(target=scan, daemon=True).start()
+    if not found.wait(timeout):
+        pytest.fail(f"the projection worker did not say {READY} within {timeout}s")
+
+
 def test_a_runner_killed_mid_projection_resumes_equal_to_a_fresh_replay(system, database_url):
     run_workload(system.app, rounds=60)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -204,13 +221,12 @@ def test_a_runner_killed_mid_projection_resumes_equal_to_a_fresh_replay(system, 
             stdout=subprocess.PIPE,
             text=True,
         )
-        lines = (line.strip() for line in iter(worker.stdout.readline, ""))
-        if "ready" not in lines:
-            worker.kill()
-            pytest.fail("the projection worker did not start")
-        run_workload(system.app, seed=99 + _, rounds=15, tag=f"kill{_}")
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=10)
+        try:
+            wait_until_ready(worker)
+            run_workload(system.app, seed=99 + _, rounds=15, tag=f"kill{_}")
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=10)
     system.projections.start()
     caught_up(system)
     assert_read_models_match_aggregates(system)
