@@ -63,6 +63,12 @@ SUBSCRIPTIONS = Gauge(
     ["field"],
     registry=REGISTRY,
 )
+SUBSCRIPTION_EXECUTIONS = Gauge(
+    "tradestate_subscription_executions",
+    "Running subscription executions, by field; identical subscriptions share one.",
+    ["field"],
+    registry=REGISTRY,
+)
 MESSAGES_DELIVERED = Counter(
     "tradestate_subscription_messages_delivered_total",
     "Subscription messages handed to clients, by subscription field.",
@@ -110,5 +116,6 @@ __all__ = [
     "REGISTRY",
     "SUBSCRIBERS_CLOSED_SLOW",
     "SUBSCRIPTIONS",
+    "SUBSCRIPTION_EXECUTIONS",
     "render",
 ]

@@ -16,7 +16,10 @@ from infrastructure.logging import get_logger
 from infrastructure.settings import Settings
 from interfaces.api.context import Api
 from interfaces.api.health import health_router
+from interfaces.api.http_refusals import CodedHttpErrors
 from interfaces.api.schema import build_schema
+from interfaces.api.sharing import Executions
+from interfaces.api.websocket import handler_classes
 
 GRAPHQL_PATH = "/graphql"
 log = get_logger("tradestate.api")
@@ -41,7 +44,14 @@ def create_app(system: Any, settings: Settings) -> Litestar:
         max_subscriptions_per_connection=100,
     )
 
-    class TradestateGraphQL(base):  # type: ignore[valid-type,misc]
+    transport_ws, legacy_ws = handler_classes(
+        Executions(buffer_size=settings.subscription_buffer_size)
+    )
+
+    class TradestateGraphQL(CodedHttpErrors, base):  # type: ignore[valid-type,misc]
+        graphql_transport_ws_handler_class = transport_ws
+        graphql_ws_handler_class = legacy_ws
+
         async def on_ws_connect(self, context: dict[str, Any]) -> Any:
             """Refuse a WebSocket without a valid token (header or connection_init)."""
             if api.auth.role_in(context) is None:

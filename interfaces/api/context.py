@@ -20,7 +20,6 @@ from infrastructure.metrics import (
     COMMAND_SECONDS,
     HEAD_SEQUENCE,
     SUBSCRIBERS_CLOSED_SLOW,
-    SUBSCRIPTIONS,
 )
 from infrastructure.readmodels.queries import ReadModels
 from infrastructure.settings import Settings
@@ -122,17 +121,3 @@ class Api:
         head = self.app.recorder.max_notification_id() or 0
         HEAD_SEQUENCE.set(head)
         return int(head)
-
-
-class Subscribed:
-    """Counts an open subscription in `tradestate_subscriptions` while in use."""
-
-    def __init__(self, field: str) -> None:
-        self.gauge = SUBSCRIPTIONS.labels(field)
-
-    def __enter__(self) -> Subscribed:
-        self.gauge.inc()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.gauge.dec()

@@ -17,10 +17,9 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from infrastructure.metrics import MESSAGES_DELIVERED
 from interfaces.api import convert, types
 from interfaces.api.auth import CanRead
-from interfaces.api.context import Api, Subscribed
+from interfaces.api.context import Api
 from interfaces.api.errors import guarded
 from interfaces.api.events import topics_for
 from interfaces.api.inputs import parse_id
@@ -77,30 +76,22 @@ class Subscription:
                 aggregate is None or _same_id(notification.originator_id, aggregate)
             )
 
-        delivered = MESSAGES_DELIVERED.labels("events")
-        with Subscribed("events"):
-            async for entry in guarded(
-                api.events.follow(max(start, 0), topics=topics, accept=accept)
-            ):
-                delivered.inc()
-                yield entry.value
+        async for entry in guarded(api.events.follow(max(start, 0), topics=topics, accept=accept)):
+            yield entry.value
 
     @subscription_field(description="A position's new state, after the read model changed.")
     async def position_updates(
         self, info: Info, account: str | None = None, instrument: str | None = None
     ) -> AsyncGenerator[types.Position, None]:
         api = api_of(info)
-        delivered = MESSAGES_DELIVERED.labels("positionUpdates")
-        with Subscribed("positionUpdates"):
-            async for change in guarded(
-                api.changes.changes(
-                    "positions",
-                    key=_row_id,
-                    accept=lambda c: _matches(c.row, account=account, instrument=instrument),
-                )
-            ):
-                delivered.inc()
-                yield convert.position(change.row, api.prices.get(change.row["instrument"]))
+        async for change in guarded(
+            api.changes.changes(
+                "positions",
+                key=_row_id,
+                accept=lambda c: _matches(c.row, account=account, instrument=instrument),
+            )
+        ):
+            yield convert.position(change.row, api.prices.get(change.row["instrument"]))
 
     @subscription_field(description="A signal's new state, after the read model changed.")
     async def signal_updates(
@@ -111,32 +102,26 @@ class Subscription:
     ) -> AsyncGenerator[types.Signal, None]:
         api = api_of(info)
         wanted = status and status.value
-        delivered = MESSAGES_DELIVERED.labels("signalUpdates")
-        with Subscribed("signalUpdates"):
-            async for change in guarded(
-                api.changes.changes(
-                    "signals",
-                    key=_row_id,
-                    accept=lambda c: _matches(c.row, status=wanted, instrument=instrument),
-                )
-            ):
-                delivered.inc()
-                yield convert.from_row(types.Signal, change.row)
+        async for change in guarded(
+            api.changes.changes(
+                "signals",
+                key=_row_id,
+                accept=lambda c: _matches(c.row, status=wanted, instrument=instrument),
+            )
+        ):
+            yield convert.from_row(types.Signal, change.row)
 
     @subscription_field(description="An order's new state, after the read model changed.")
     async def order_updates(
         self, info: Info, instrument: str | None = None
     ) -> AsyncGenerator[types.Order, None]:
         api = api_of(info)
-        delivered = MESSAGES_DELIVERED.labels("orderUpdates")
-        with Subscribed("orderUpdates"):
-            async for change in guarded(
-                api.changes.changes(
-                    "orders", key=_row_id, accept=lambda c: _matches(c.row, instrument=instrument)
-                )
-            ):
-                delivered.inc()
-                yield convert.from_row(types.Order, change.row)
+        async for change in guarded(
+            api.changes.changes(
+                "orders", key=_row_id, accept=lambda c: _matches(c.row, instrument=instrument)
+            )
+        ):
+            yield convert.from_row(types.Order, change.row)
 
     @subscription_field(
         description="Latest quotes. With throttleMs > 0, at most one message per instrument "
@@ -153,36 +138,30 @@ class Subscription:
         if throttle_ms:
             check_limit(throttle_ms, "throttleMs", MAX_THROTTLE_MS)
         names = set(instruments or ())
-        delivered = MESSAGES_DELIVERED.labels("quotes")
-        with Subscribed("quotes"):
-            async for change in guarded(
-                api.changes.changes(
-                    "quotes",
-                    key=lambda c: c.row["instrument"],
-                    accept=lambda c: not names or c.row["instrument"] in names,
-                    throttle_seconds=throttle_ms / 1000,
-                )
-            ):
-                delivered.inc()
-                yield convert.from_row(types.Quote, change.row)
+        async for change in guarded(
+            api.changes.changes(
+                "quotes",
+                key=lambda c: c.row["instrument"],
+                accept=lambda c: not names or c.row["instrument"] in names,
+                throttle_seconds=throttle_ms / 1000,
+            )
+        ):
+            yield convert.from_row(types.Quote, change.row)
 
     @subscription_field(description="Each reconciliation run, with its mismatches.")
     async def reconciliations(self, info: Info) -> AsyncGenerator[types.Reconciliation, None]:
         api = api_of(info)
-        delivered = MESSAGES_DELIVERED.labels("reconciliations")
-        with Subscribed("reconciliations"):
-            async for change in guarded(
-                api.changes.changes(
-                    "reconciliations",
-                    key=lambda c: c.row.get("reconciliation_id") or c.row.get("id"),
-                    accept=lambda c: True,
-                )
-            ):
-                run_id = change.row.get("reconciliation_id") or change.row.get("id")
-                row = await api.run(api.read.reconciliation, run_id)
-                if row is not None:
-                    delivered.inc()
-                    yield convert.reconciliation(row)
+        async for change in guarded(
+            api.changes.changes(
+                "reconciliations",
+                key=lambda c: c.row.get("reconciliation_id") or c.row.get("id"),
+                accept=lambda c: True,
+            )
+        ):
+            run_id = change.row.get("reconciliation_id") or change.row.get("id")
+            row = await api.run(api.read.reconciliation, run_id)
+            if row is not None:
+                yield convert.reconciliation(row)
 
 
 def _same_id(value: Any, wanted: UUID) -> bool:
