@@ -1,10 +1,12 @@
 """The offline GraphiQL playground, driven in a real headless Chromium.
 
-Starts tests/e2e/playground_app.py (toy schema + the tradestate playground) with
-uvicorn on 127.0.0.1, opens /graphql in Debian's chromium with every
-non-loopback host unreachable, runs the default OpenPositions query and the
-LiveEvents subscription (with a token set in the Headers pane), checks what the
-response pane shows, and saves screenshots to test-artifacts/.
+Starts a real `tradestate serve` on 127.0.0.1 with reader and trader tokens and
+a filled order in its store, opens /graphql in Debian's chromium with every
+non-loopback host unreachable, runs the default OpenPositions query (refused
+without a token, answered once the reader token is in the Headers pane) and the
+LiveEvents subscription (its stored events, then a live one written while it
+runs), checks what the response pane shows, and saves screenshots to
+test-artifacts/.
 
 Chromium is driven over the Chrome DevTools Protocol with the `websockets`
 package (no extra browser-automation dependency).  Skipped when chromium is not
@@ -21,22 +23,23 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.e2e.server import Server, running_server
+
 ROOT = Path(__file__).resolve().parents[2]
-APP = Path(__file__).resolve().with_name("playground_app.py")
 ARTIFACTS = ROOT / "test-artifacts"
-TOKEN = "Bearer toy-token"
+READER_TOKEN = "playground-reader"
+TRADER_TOKEN = "playground-trader"
+TOKEN = f"Bearer {READER_TOKEN}"
 
 pytestmark = pytest.mark.e2e
 
@@ -50,12 +53,6 @@ def _find_chromium() -> str | None:
         if found:
             return found
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _stop(proc: subprocess.Popen[Any], *, group: bool = False) -> None:
@@ -91,7 +88,7 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     sys.path.insert(0, str(ROOT))
     from interfaces.playground import VENDOR_DIR, assets_available
 
@@ -100,40 +97,20 @@ def server() -> Iterator[str]:
             f"the GraphiQL bundles are missing from {VENDOR_DIR}: build them with "
             "`python -m interfaces.playground.build` (needs npm) or reinstall the package"
         )
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, str(APP), "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"playground app exited early:\n{proc.stdout.read() if proc.stdout else ''}"
-                )
-            try:
-                req = urllib.request.Request(f"{base}/graphql", headers={"Accept": "text/html"})
-                with urllib.request.urlopen(req, timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("playground app did not start within 30s")
-            time.sleep(0.2)
-        yield base
-    finally:
-        _stop(proc)
+    tmp = tmp_path_factory.mktemp("playground")
+    with running_server(
+        tmp, token=TRADER_TOKEN, reader_token=READER_TOKEN, trader_token=TRADER_TOKEN
+    ) as running:
+        order = running.data(
+            'mutation { placeOrder(input: {clientOrderId: "pg-1", instrument: "PLAYCORP", '
+            'side: BUY, quantity: "12"}) { order { id } } }'
+        )["placeOrder"]["order"]["id"]
+        running.data(
+            'mutation($o: ID!) { recordFill(input: {orderId: $o, fillId: "pg-f1", '
+            'quantity: "12", price: "37.50"}) { sequence } }',
+            {"o": order},
+        )
+        yield running
 
 
 class CDP:
@@ -217,8 +194,15 @@ RESPONSE_TEXT = "(document.querySelector('.graphiql-response') || {}).innerText 
 CLICK_RUN = "document.querySelector('.graphiql-execute-button').click(), true"
 
 
-async def _drive(chromium_path: str, base: str, profile: Path) -> dict[str, Any]:
+async def _set_headers(page: Page, headers: dict[str, str]) -> None:
+    await page.eval(f"{HEADERS_EDITOR}.setValue({json.dumps(json.dumps(headers))}), true")
+    await asyncio.sleep(0.3)
+
+
+async def _drive(chromium_path: str, server: Server, profile: Path) -> dict[str, Any]:
     import websockets
+
+    base = server.http
 
     cmd = [
         chromium_path,
@@ -286,9 +270,15 @@ async def _drive(chromium_path: str, base: str, profile: Path) -> dict[str, Any]
             tab_labels = await page.eval(
                 "[...document.querySelectorAll('.graphiql-tab')].map(t => t.innerText.trim())"
             )
+            # without a token the server refuses, and the page says so
+            await page.eval(CLICK_RUN)
+            refused = await page.wait_for(
+                f"(t => t.includes('UNAUTHENTICATED') && t)({RESPONSE_TEXT})", "the refusal"
+            )
+            await _set_headers(page, {"Authorization": TOKEN})
             await page.eval(CLICK_RUN)
             query_result = await page.wait_for(
-                f"(t => t.includes('TOYCORP') && t)({RESPONSE_TEXT})", "the query result"
+                f"(t => t.includes('PLAYCORP') && t)({RESPONSE_TEXT})", "the query result"
             )
             await asyncio.sleep(0.5)
             await page.screenshot(ARTIFACTS / "playground.png")
@@ -301,15 +291,21 @@ async def _drive(chromium_path: str, base: str, profile: Path) -> dict[str, Any]
                 f"(v => v.includes('subscription LiveEvents') && v)({QUERY_EDITOR}.getValue())",
                 "the LiveEvents tab",
             )
-            await page.eval(
-                f"{HEADERS_EDITOR}.setValue({json.dumps(json.dumps({'Authorization': TOKEN}))}),"
-                " true"
-            )
-            await asyncio.sleep(0.3)
+            await _set_headers(page, {"Authorization": TOKEN})
             await page.eval(CLICK_RUN)
+            stored_result = await page.wait_for(
+                f"(t => t.includes('FillRecorded') && t)({RESPONSE_TEXT})",
+                "the subscription's stored events",
+            )
+            # a live event, written while the subscription runs, reaches the page
+            await asyncio.to_thread(
+                server.data,
+                'mutation { ingestQuotes(quotes: [{instrument: "PLAYCORP", last: "38.25"}]) '
+                "{ sequence } }",
+            )
             subscription_result = await page.wait_for(
-                f"(t => t.includes('PositionUpdated') && t)({RESPONSE_TEXT})",
-                "the subscription's second event",
+                f"(t => t.includes('QuotesIngested') && t.includes('38.25') && t)({RESPONSE_TEXT})",
+                "the subscription's live event",
             )
             await asyncio.sleep(0.3)
             await page.screenshot(ARTIFACTS / "playground-subscription.png")
@@ -327,16 +323,19 @@ async def _drive(chromium_path: str, base: str, profile: Path) -> dict[str, Any]
         "first_tab": first_tab,
         "second_tab": second_tab,
         "tab_labels": tab_labels,
+        "refused": refused,
         "query_result": query_result,
+        "stored_result": stored_result,
         "subscription_result": subscription_result,
         "events": events,
         "outside": outside,
     }
 
 
-def test_playground_runs_queries_and_subscriptions_offline(chromium: str, server: str) -> None:
+def test_playground_runs_queries_and_subscriptions_offline(chromium: str, server: Server) -> None:
     with tempfile.TemporaryDirectory(prefix="tradestate-chromium-") as profile:
         seen = asyncio.run(asyncio.wait_for(_drive(chromium, server, Path(profile)), 120))
+    base = server.http
 
     assert "tradestate" in seen["title"]
     assert "query OpenPositions" in seen["first_tab"]
@@ -344,26 +343,29 @@ def test_playground_runs_queries_and_subscriptions_offline(chromium: str, server
     assert "Welcome to GraphiQL" not in seen["first_tab"]
     assert len(seen["tab_labels"]) >= 2, seen["tab_labels"]
 
-    # the response pane shows the fake position
-    for text in ('"TOYCORP"', '"37.50"', '"asOf": 42', '"pos-toy-1"'):
+    # without a token: refused; with the reader token: the real position
+    assert "UNAUTHENTICATED" in seen["refused"]
+    for text in ('"PLAYCORP"', '"12"', '"37.5', '"asOf"'):
         assert text in seen["query_result"], seen["query_result"]
 
-    # the subscription ran over WebSocket and got the Headers pane's token in
-    # its connection_init payload, as {"authorization": ...}
-    assert '"seenAuthorization": "Bearer toy-token"' in seen["subscription_result"]
+    # the subscription ran over WebSocket (the server refuses one without a token,
+    # so the Headers pane's token reached connection_init) and got the stored
+    # events, then the live one
     assert "subscription LiveEvents" in seen["second_tab"]
+    assert "FillRecorded" in seen["stored_result"]
+    assert "38.25" in seen["subscription_result"]
 
     events = seen["events"]
     requests = [
         e["params"]["request"]["url"] for e in events if e["method"] == "Network.requestWillBeSent"
     ]
     sockets = [e["params"]["url"] for e in events if e["method"] == "Network.webSocketCreated"]
-    assert any(u.startswith(f"{server}/playground/assets/graphiql.min.js") for u in requests)
+    assert any(u.startswith(f"{base}/playground/assets/graphiql.min.js") for u in requests)
     assert any(u.endswith("/graphql") and u.startswith("ws://127.0.0.1:") for u in sockets), sockets
     foreign = [
         u
         for u in requests + sockets
-        if not u.startswith((server, server.replace("http:", "ws:", 1), "data:", "blob:", "about:"))
+        if not u.startswith((base, base.replace("http:", "ws:", 1), "data:", "blob:", "about:"))
     ]
     assert foreign == [], f"the page reached outside the app: {foreign}"
     failed = [
