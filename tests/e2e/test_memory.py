@@ -89,8 +89,6 @@ def test_open_subscriptions_keep_server_memory_flat(tmp_path) -> None:
         samples = asyncio.run(asyncio.wait_for(run(), 240))
         growth_kib = samples[-1] - samples[0]
         retained_per_event = growth_kib * 1024 / (SUBSCRIPTIONS * EVENTS_PER_ROUND * (ROUNDS - 1))
-        # 3.3.2's leak is ~1 300 bytes per event per subscription; allow noise well below it.
-        print(
-            f"RSS samples {samples} KiB; retained {retained_per_event:.0f} B per event per subscription"
-        )
+        # The leak is ~1 200 bytes per event per subscription; allow noise well below it.
+        print(f"RSS {samples} KiB; {retained_per_event:.0f} B retained per event per subscription")
         assert retained_per_event < 300, (samples, retained_per_event)
