@@ -1,5 +1,6 @@
 """A stop-loss fires exactly once even when the engine is killed (SIGKILL) around
-the trigger and restarted: one MonitorTriggered, one exit order, filled once."""
+the trigger and restarted: one MonitorTriggered, one exit order, filled once; the
+position read model is flat and `tradestate audit verify` passes."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from domain.orders import Order
 from domain.values import MonitorStatus, OrderStatus
 from infrastructure.broker.book import PaperBook, paper_fills
 from interfaces.composition import build_system
+from tests.integration.crash_support import assert_audit_verify_passes, caught_up
 from tests.integration.engine_support import engine_settings, stored
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,3 +88,7 @@ def test_a_stop_fires_once_across_a_kill_and_restart(database_url, tmp_path, poi
             book.close()
     finally:
         system.close()
+    with caught_up(database_url) as projected:
+        assert projected.read.position("default", "AAPL")["quantity"] == 0
+        assert len(projected.read.orders(instrument="AAPL")) == 2  # the setup buy, one exit
+    assert_audit_verify_passes(database_url)
