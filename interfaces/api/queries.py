@@ -10,6 +10,7 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
+from infrastructure.eventlog import aggregate_notifications
 from interfaces.api import convert, types
 from interfaces.api.auth import CanRead
 from interfaces.api.context import Api
@@ -18,7 +19,6 @@ from interfaces.api.inputs import parse_id
 from interfaces.api.limits import check_limit, check_list, check_min_sequence
 
 MIN_SEQUENCE = "Wait (bounded) until the read model has applied this sequence."
-SCAN_PAGE = 1_000
 MinSequence = Annotated[int | None, strawberry.argument(description=MIN_SEQUENCE)]
 Limit = Annotated[int, strawberry.argument(description="At most 1000.")]
 TypeNames = Annotated[
@@ -248,19 +248,13 @@ def _event_page(
 ) -> types.EventPage:
     recorder = api.app.recorder
     head = api.head_sequence()
-    found: list[Any] = []
-    start = after + 1
-    while len(found) < limit and start <= head:
-        size = SCAN_PAGE if aggregate is not None else limit - len(found)
-        page = recorder.select_notifications(start=start, limit=size, stop=head, topics=topics)
-        if not page:
-            break
-        for notification in page:
-            if aggregate is None or notification.originator_id == aggregate:
-                found.append(notification)
-                if len(found) == limit:
-                    break
-        start = page[-1].id + 1
+    if aggregate is not None:
+        found = aggregate_notifications(
+            recorder, aggregate, after=after, limit=limit, topics=topics
+        )
+        found = [n for n in found if n.id <= head]
+    else:
+        found = list(recorder.select_notifications(after + 1, limit, stop=head, topics=topics))
     return types.EventPage(events=[to_event(api.app.mapper, n) for n in found], head_sequence=head)
 
 

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from application.event_names import topics_for
 from domain.errors import BadInput
+from infrastructure.eventlog import aggregate_notifications
 from infrastructure.logging import configure_logging
 from interfaces.cli.options import ConfigOption, DbOption, fail, settings_from
 from interfaces.cli.render import event_record, progress_bars
@@ -77,6 +78,14 @@ def notifications(
 ) -> Iterator[Notification]:
     """Matching notifications with after < sequence ≤ head, in order, a page at a time."""
     recorder = system.app.recorder
+    if aggregate is not None:  # by the store's index, not a scan of the log
+        while True:
+            found = aggregate_notifications(recorder, aggregate, after=after, topics=topics)
+            found = [n for n in found if n.id <= head]
+            yield from found
+            if len(found) < 1_000:
+                return
+            after = found[-1].id
     start = after
     while start < head:
         page = recorder.select_notifications(
@@ -84,9 +93,7 @@ def notifications(
         )
         if not page:
             return
-        for notification in page:
-            if aggregate is None or notification.originator_id == aggregate:
-                yield notification
+        yield from page
         start = page[-1].id
 
 
@@ -193,17 +200,12 @@ def history(
     assert wanted is not None
     system = _open(db, config)
     try:
-        expected = len(system.app.recorder.select_events(wanted))
-        if expected == 0:
-            fail(f"aggregate {aggregate_id} has no events")
         head = system.app.recorder.max_notification_id() or 0
-        records = []
-        for record in _records(system, notifications(system, 0, (), wanted, head)):
-            records.append(record)
-            if len(records) == expected:
-                break
+        records = list(_records(system, notifications(system, 0, (), wanted, head)))
     finally:
         system.close()
+    if not records:
+        fail(f"aggregate {aggregate_id} has no events")
     if output is Format.json:
         for record in records:
             typer.echo(json.dumps(record, separators=(",", ":")))

@@ -1,0 +1,112 @@
+"""One aggregate's notifications, by the store's (originator_id, version) index.
+
+The recorders list notifications by sequence only; finding one aggregate's events
+that way scans the whole log. Both stores index (originator_id, originator_version)
+for their own loading, so reading one aggregate's notifications costs its own events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Notification
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+
+def aggregate_notifications(
+    recorder: Any,
+    originator_id: UUID,
+    *,
+    after: int = 0,
+    limit: int = 1_000,
+    topics: Sequence[str] = (),
+) -> list[Notification]:
+    """The aggregate's notifications with sequence > after, in sequence order."""
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        return _sqlite(recorder, originator_id, after, limit, topics)
+    if isinstance(recorder, PostgresApplicationRecorder):
+        return _postgres(recorder, originator_id, after, limit, topics)
+    return _scan(recorder, originator_id, after, limit, topics)
+
+
+def _sqlite(
+    recorder: SQLiteApplicationRecorder,
+    originator_id: UUID,
+    after: int,
+    limit: int,
+    topics: Sequence[str],
+) -> list[Notification]:
+    statement = (
+        f"SELECT rowid, * FROM {recorder.events_table_name} WHERE originator_id = ? AND rowid > ?"
+    )
+    params: list[Any] = [originator_id.hex, after]
+    if topics:
+        statement += f" AND topic IN ({','.join('?' * len(topics))})"
+        params += list(topics)
+    statement += " ORDER BY originator_version LIMIT ?"
+    params.append(limit)
+    with recorder.datastore.transaction(commit=False) as cursor:
+        cursor.execute(statement, params)
+        return [
+            Notification(
+                id=row["rowid"],
+                originator_id=originator_id,
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=row["state"],
+            )
+            for row in cursor.fetchall()
+        ]
+
+
+def _postgres(
+    recorder: PostgresApplicationRecorder,
+    originator_id: UUID,
+    after: int,
+    limit: int,
+    topics: Sequence[str],
+) -> list[Notification]:
+    from psycopg.sql import SQL, Identifier
+
+    statement = SQL(
+        "SELECT * FROM {schema}.{table} WHERE originator_id = %s AND notification_id > %s"
+    ).format(
+        schema=Identifier(recorder.datastore.schema),
+        table=Identifier(recorder.events_table_name),
+    )
+    params: list[Any] = [originator_id, after]
+    if topics:
+        statement += SQL(" AND topic = ANY(%s)")
+        params.append(list(topics))
+    statement += SQL(" ORDER BY originator_version LIMIT %s")
+    params.append(limit)
+    with recorder.datastore.get_connection() as connection, connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return [
+            Notification(
+                id=row["notification_id"],
+                originator_id=originator_id,
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=bytes(row["state"]),
+            )
+            for row in cursor.fetchall()
+        ]
+
+
+def _scan(
+    recorder: Any, originator_id: UUID, after: int, limit: int, topics: Sequence[str]
+) -> list[Notification]:
+    """Any other recorder (the in-memory one of unit tests): walk the log."""
+    found: list[Notification] = []
+    start = after + 1
+    while len(found) < limit:
+        page = recorder.select_notifications(start, 1_000, topics=topics)
+        if not page:
+            break
+        found += [n for n in page if n.originator_id == originator_id]
+        start = page[-1].id + 1
+    return found[:limit]

@@ -1,0 +1,55 @@
+"""One aggregate's notifications by the store's index equal a filtered scan of the log."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from application.event_names import topics_for
+from application.inputs import FillInput, OrderInput
+from infrastructure.eventlog import aggregate_notifications
+from infrastructure.settings import load_settings
+from interfaces.composition import build_system
+
+
+@pytest.fixture
+def system(database_url):
+    built = build_system(load_settings(database_url=database_url))
+    yield built
+    built.close()
+
+
+def scan(recorder, originator_id, after=0, topics=()):
+    return [
+        (n.id, n.originator_version, n.topic, bytes(n.state))
+        for n in recorder.select_notifications(after + 1, 10_000, topics=topics)
+        if n.originator_id == originator_id
+    ]
+
+
+def test_an_aggregates_notifications_equal_a_scan_with_after_limit_and_types(system):
+    app = system.app
+    orders = []
+    for i in range(12):  # interleaved aggregates: orders, fills, one position
+        order = app.place_order(
+            OrderInput(client_order_id=f"o{i}", instrument="IDX", side="BUY", quantity=D(2))
+        ).order
+        orders.append(order.id)
+        app.record_fill(
+            FillInput(order_id=order.id, fill_id=f"f{i}", quantity=D(1), price=D("10.5"))
+        )
+    position = app.position("default", "IDX").id
+    recorder = app.recorder
+
+    def indexed(originator_id, **kw):
+        found = aggregate_notifications(recorder, originator_id, **kw)
+        return [(n.id, n.originator_version, n.topic, bytes(n.state)) for n in found]
+
+    whole = scan(recorder, position)
+    assert len(whole) == 13 and indexed(position) == whole
+    assert indexed(position, after=whole[4][0]) == whole[5:]
+    assert indexed(position, after=whole[4][0], limit=3) == whole[5:8]
+    topics = topics_for(["OrderFilled"])
+    assert indexed(orders[3], topics=topics) == scan(recorder, orders[3], topics=topics) != []
+    assert all(n.originator_id == orders[0] for n in aggregate_notifications(recorder, orders[0]))
