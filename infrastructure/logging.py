@@ -66,6 +66,9 @@ def configure_logging(settings: Settings) -> None:
         logger.propagate = True
     # Access lines carry query strings; the Authorization header is never logged.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # At DEBUG the WebSocket protocol logs handshake headers and frames, tokens
+    # (Authorization, connection_init payload) included: never below INFO.
+    logging.getLogger("uvicorn.error").setLevel(max(logging.INFO, root.level))
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

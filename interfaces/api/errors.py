@@ -47,6 +47,12 @@ def is_expected(original: BaseException | None) -> bool:
     )
 
 
+def nests_too_deeply(error: GraphQLError) -> bool:
+    """The parser recursed once per level of a deeply nested document: bad input, and
+    not worth a log entry of a thousand stack frames."""
+    return error.path is None and isinstance(error.original_error, RecursionError)
+
+
 def coded(error: GraphQLError) -> GraphQLError:
     """The error with an `extensions.code`, masked when it was unexpected."""
     if code_of(error) is not None:
@@ -66,6 +72,9 @@ def coded(error: GraphQLError) -> GraphQLError:
     elif isinstance(original, GraphQLError) and code_of(original):
         extensions = dict(original.extensions or {})
         message = original.message
+    elif nests_too_deeply(error):
+        extensions = {"code": "BAD_USER_INPUT"}
+        message = "the document nests too deeply"
     elif error.path is None or isinstance(original, GraphQLError):
         # Raised before execution: syntax, validation, limits, input coercion.
         extensions = {"code": "BAD_USER_INPUT"}
@@ -86,7 +95,7 @@ def coded(error: GraphQLError) -> GraphQLError:
 def log_unexpected(errors: list[GraphQLError], operation: str | None) -> None:
     for error in errors:
         original = error.original_error
-        if not is_expected(original):
+        if not is_expected(original) and not nests_too_deeply(error):
             log.error(
                 "unexpected error in a GraphQL operation",
                 operation=operation,

@@ -1,9 +1,13 @@
 """Limits: list arguments capped (refused beyond, never clamped), document size
-limited by depth, aliases and tokens. The request body size is capped by the
-Litestar app (`request_max_body_size`)."""
+limited by depth, aliases and tokens, text limited to what every store can hold.
+The request body size is capped by the Litestar app (`request_max_body_size`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError, StringValueNode, Visitor, visit
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.extensions.base_extension import SchemaExtension
 
@@ -41,9 +45,58 @@ def check_list(values: list[str] | None, field: str) -> list[str] | None:
     return values
 
 
+def unstorable(value: Any) -> str | None:
+    """What makes a string in `value` (JSON-like) unstorable, if one is."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "a NUL character (\\u0000)"
+            if not item.isascii():
+                try:
+                    item.encode()
+                except UnicodeEncodeError:
+                    return "a lone surrogate (\\uD800-\\uDFFF)"
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return None
+
+
+class _StringLiterals(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: list[str] = []
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+        self.values.append(node.value)
+
+
+class PlainText(SchemaExtension):
+    """Refuse strings no store can hold, in variables or literals: PostgreSQL refuses
+    NUL in text and no driver encodes a lone surrogate (JSON's `\\uD800`), so they
+    would fail inside a query or a projection instead of as bad input."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        literals = _StringLiterals()
+        if context.graphql_document is not None:
+            visit(context.graphql_document, literals)
+        problem = unstorable([context.variables, literals.values])
+        if problem is not None:
+            # Raised before execution: carries its code (ErrorCodes does not see it).
+            message = f"text may not contain {problem}"
+            raise GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+        yield
+
+
 def document_limits(settings: Settings) -> list[SchemaExtension]:
     return [
         QueryDepthLimiter(max_depth=settings.graphql_max_depth),
         MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
         MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        PlainText(),
     ]

@@ -6,7 +6,7 @@ errors.py: errors raised while coercing inputs carry no path).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 import strawberry
@@ -57,6 +57,14 @@ def _datetime_in(value: object) -> datetime:
             f"{value!r} has no time zone; add one, e.g. Z or +02:00",
             extensions={"code": "BAD_USER_INPUT"},
         )
+    try:
+        parsed.astimezone(UTC)
+    except OverflowError:
+        # Year 1 at +14:00 parses, but no store or read model can hold it in UTC.
+        raise GraphQLError(
+            f"{value!r} is out of range once converted to UTC",
+            extensions={"code": "BAD_USER_INPUT"},
+        ) from None
     return parsed
 
 

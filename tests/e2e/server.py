@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from graphql import GraphQLSchema, build_client_schema, get_introspection_query
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = ROOT.parent / "shared" / "contract" / "schema.graphql"
@@ -128,3 +129,11 @@ def wait_until_healthy(server: Server) -> None:
                 return
         time.sleep(0.1)
     raise RuntimeError(f"server did not become ready:\n{server.log.read_text()[-3000:]}")
+
+
+def served_schema(server: Server) -> GraphQLSchema:
+    """The schema the server publishes, by introspection (no token needed)."""
+    body = httpx.post(
+        f"{server.http}/graphql", json={"query": get_introspection_query()}, timeout=30
+    ).json()
+    return build_client_schema(body["data"])
