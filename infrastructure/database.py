@@ -101,6 +101,45 @@ def _switch_to_wal(cursor: Any) -> None:
             time.sleep(0.01)
 
 
+def is_unreachable(error: BaseException | None) -> bool:
+    """The database could not be reached or could not answer now (connection lost,
+    server restarting, pool exhausted, SQLite busy): the same request may succeed
+    when retried. Looks through the chain of causes."""
+    import psycopg
+    import psycopg_pool
+    from eventsourcing.persistence import InterfaceError, OperationalError
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import OperationalError as SqlOperationalError
+
+    seen = 0
+    while error is not None and seen < 8:
+        if isinstance(error, DBAPIError):
+            if isinstance(error, SqlOperationalError) or error.connection_invalidated:
+                return not _sqlite_mistake(error.orig)
+        elif isinstance(
+            error,
+            OperationalError
+            | InterfaceError
+            | psycopg.OperationalError
+            | psycopg.InterfaceError
+            | psycopg_pool.PoolTimeout,
+        ):
+            return True
+        elif isinstance(error, sqlite3.OperationalError):
+            return not _sqlite_mistake(error)
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
+def _sqlite_mistake(error: BaseException | None) -> bool:
+    """A SQLite OperationalError that is a fault of ours (no such table, syntax),
+    not a busy or locked database."""
+    if not isinstance(error, sqlite3.OperationalError):
+        return False
+    text = str(error).lower()
+    return not any(word in text for word in ("locked", "busy", "unable to open", "disk i/o"))
+
+
 def make_engine(url: DatabaseUrl, **kwargs: Any) -> Engine:
     """An engine for the read models on the given database."""
     if url.is_sqlite:

@@ -16,6 +16,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from domain.errors import DomainError
+from infrastructure.database import is_unreachable
 from infrastructure.fanout import Overflowed
 from infrastructure.logging import get_logger
 from infrastructure.metrics import GRAPHQL_ERRORS
@@ -41,9 +42,14 @@ def code_of(error: GraphQLError) -> str | None:
     return (error.extensions or {}).get("code")
 
 
+UNREACHABLE_MESSAGE = "the database cannot be reached right now; retry"
+
+
 def is_expected(original: BaseException | None) -> bool:
-    return original is None or isinstance(
-        original, DomainError | ApiError | Overflowed | GraphQLError
+    return (
+        original is None
+        or isinstance(original, DomainError | ApiError | Overflowed | GraphQLError)
+        or is_unreachable(original)
     )
 
 
@@ -72,6 +78,10 @@ def coded(error: GraphQLError) -> GraphQLError:
     elif isinstance(original, GraphQLError) and code_of(original):
         extensions = dict(original.extensions or {})
         message = original.message
+    elif is_unreachable(original):
+        extensions = {"code": "UNAVAILABLE"}
+        message = UNREACHABLE_MESSAGE
+        log.warning("database unreachable", error=type(original).__name__)
     elif nests_too_deeply(error):
         extensions = {"code": "BAD_USER_INPUT"}
         message = "the document nests too deeply"

@@ -125,12 +125,6 @@ def test_a_restart_under_load_loses_no_acknowledged_write_and_no_event(restarted
     assert stream.sequences == restarted.stored
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="interfaces/api/errors.py codes a database that cannot be reached "
-    "(sqlalchemy.exc.OperationalError from a read-model query) INTERNAL_SERVER_ERROR; "
-    "it should be UNAVAILABLE (not in this change's scope: see the report)",
-)
 def test_requests_refused_during_the_outage_say_unavailable(restarted: Outcome):
     refusals = restarted.load.refusals
     assert refusals, "the outage refused nothing: it did not test the error path"
