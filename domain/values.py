@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import TypeVar
@@ -92,7 +92,17 @@ def check_text(value: str | None, field: str, max_length: int = 500) -> str | No
         return None
     if not isinstance(value, str) or len(value) > max_length:
         raise BadInput(f"{field} must be at most {max_length} characters", field=field)
+    if "\x00" in value or not _encodable(value):
+        raise BadInput(f"{field} must not hold NUL or lone surrogate characters", field=field)
     return value
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def to_decimal(value: object, field: str) -> Decimal:
@@ -146,6 +156,10 @@ def check_aware(value: datetime | None, field: str) -> datetime | None:
         return None
     if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
         raise BadInput(f"{field} must carry a time zone", field=field)
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise BadInput(f"{field} is out of range in UTC", field=field) from None
     return value
 
 

@@ -77,3 +77,23 @@ def test_commission_may_be_zero_but_not_negative():
 
 def test_a_monitor_needs_at_least_one_level():
     assert field_of(lambda: MonitorInput(instrument="ACME").validated()) == "stopLoss"
+
+
+def test_timestamps_that_overflow_in_utc_are_refused():
+    from datetime import timedelta, timezone
+
+    early = datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=14)))
+    assert field_of(lambda: QuoteInput("ACME", D(1), timestamp=early).validated(0)) == (
+        "quotes[0].timestamp"
+    )
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "lone \ud800 surrogate"])
+def test_free_text_refuses_nul_and_lone_surrogates(text):
+    from domain.values import check_text
+
+    assert field_of(lambda: check_text(text, "reason")) == "reason"
+    assert field_of(lambda: SignalInput("s", "ACME", "BUY", D(1), reason=text).validated()) == (
+        "reason"
+    )
+    assert check_text("ordinary – ünïcode ✓", "reason") == "ordinary – ünïcode ✓"
