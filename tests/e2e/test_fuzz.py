@@ -503,3 +503,47 @@ def test_after_fuzzing_read_models_are_current_and_nothing_was_logged_as_an_erro
         time.sleep(0.2)
     errors = [line for line in target.log.read_text().splitlines() if '"level": "error"' in line]
     assert errors == [], "\n".join(line[:500] for line in errors)
+
+
+WS_MESSAGES = {
+    "nested beyond the parser": "[" * 200_000,
+    "not JSON": "{type: connection_init",
+    "binary-looking text": "\x00\x01\x02",
+}
+
+
+@pytest.mark.parametrize("protocol", ["graphql-transport-ws", "graphql-ws"])
+@pytest.mark.parametrize("name", WS_MESSAGES)
+def test_bad_websocket_messages_close_cleanly_and_log_no_trace(
+    target: Server, protocol: str, name: str
+) -> None:
+    """Bad WebSocket messages: graphql-transport-ws closes with 4400, the legacy
+    protocol ignores them; never an internal error, never a stack trace."""
+    import asyncio
+
+    import websockets
+
+    async def run() -> tuple[int | None, str]:
+        async with websockets.connect(
+            target.ws,
+            subprotocols=[protocol],  # type: ignore[list-item]
+            additional_headers={"authorization": f"Bearer {READER}"},
+            max_size=None,
+        ) as socket:
+            await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
+            assert json.loads(await socket.recv())["type"] == "connection_ack"
+            await socket.send(WS_MESSAGES[name])
+            with contextlib.suppress(TimeoutError, websockets.ConnectionClosed):
+                while True:
+                    message = json.loads(await asyncio.wait_for(socket.recv(), 2))
+                    assert message["type"] == "ka", message
+            return socket.close_code, socket.close_reason or ""
+
+    code, reason = asyncio.run(run())
+    if protocol == "graphql-transport-ws":
+        assert (code, reason) == (4400, "WebSocket message must be valid JSON")
+    else:
+        assert code is None  # ignored; the connection stays open
+    log = target.log.read_text()
+    assert "Traceback" not in log and "RecursionError" not in log
+    assert "errors" not in target.post("{ systemStatus { headSequence } }")
