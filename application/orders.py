@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError, OperationalError
+
 from application.base import CommandBase
 from application.inputs import FillInput, OrderInput
 from application.results import FillResult, OrderResult
 from application.retry import retrying
-from domain.errors import Conflict
+from domain.errors import Conflict, DomainError, NotFound
 from domain.fills import Fill
 from domain.ids import fill_id as derive_fill_id
-from domain.ids import order_id as derive_order_id
 from domain.ids import position_id
 from domain.monitors import Monitor
 from domain.orders import Order
@@ -27,14 +28,19 @@ class OrderCommands(CommandBase):
         return retrying(lambda: self._place(checked))
 
     def _place(self, spec: OrderInput) -> OrderResult:
+        # Optimistic: the order id is unique in the store, so a repeated
+        # clientOrderId fails the save and only then is the first order read.
         new = self.new_order(spec)
-        existing = self.find(Order, derive_order_id(spec.client_order_id))
-        if existing is not None:
-            existing.check_same_terms(new.terms())
-            return OrderResult(existing, self.head_sequence(), appended=False)
-        if spec.signal_id is not None:
-            self.load(Signal, spec.signal_id)
-        return OrderResult(new, self.commit(new))
+        try:
+            if spec.signal_id is not None:
+                self.load(Signal, spec.signal_id)
+            return OrderResult(new, self.commit(new))
+        except (IntegrityError, NotFound):
+            existing = self.find(Order, new.id)
+            if existing is None:
+                raise
+        existing.check_same_terms(new.terms())
+        return OrderResult(existing, self.head_sequence(), appended=False)
 
     @staticmethod
     def new_order(spec: OrderInput) -> Order:
@@ -72,14 +78,31 @@ class OrderCommands(CommandBase):
         it executes, any monitor it disarms) commit in one transaction.
         Recording the same fillId again returns the first result."""
         checked = fill.validated()
+        try:
+            # First on cached state without a query; any refusal is decided again
+            # on the store's state: a race, a repeated fillId, or a stale cache.
+            return self._new_fill(checked, cached=True)
+        except (IntegrityError, OperationalError, DomainError):
+            pass
         return retrying(lambda: self._fill(checked))
 
     def _fill(self, spec: FillInput) -> FillResult:
-        previous = self.find(Fill, derive_fill_id(spec.fill_id))
-        if previous is not None:
-            return self._previous_fill(previous, spec)
-        order = self.load(Order, spec.order_id)
-        position = self.position(order.account, order.instrument)
+        # Optimistic: the Fill's id is unique in the store, so a repeated fillId
+        # fails (at the save, or earlier on the order it already filled) and
+        # only then is the first fill read.
+        try:
+            return self._new_fill(spec)
+        except (IntegrityError, DomainError):
+            previous = self.find(Fill, derive_fill_id(spec.fill_id))
+            if previous is None:
+                raise
+        return self._previous_fill(previous, spec)
+
+    def _new_fill(self, spec: FillInput, *, cached: bool = False) -> FillResult:
+        order = (cached and self.take_cached(Order, spec.order_id)) or self.load(
+            Order, spec.order_id
+        )
+        position = self.position(order.account, order.instrument, cached=cached)
         timestamp = spec.timestamp or self.clock()
         assert spec.commission is not None
         order.fill(
@@ -129,9 +152,10 @@ class OrderCommands(CommandBase):
         position = self.load(Position, previous.position_id)
         return FillResult(order, previous, position, self.head_sequence(), appended=False)
 
-    def position(self, account: str, instrument: str) -> Position:
+    def position(self, account: str, instrument: str, *, cached: bool = False) -> Position:
         """The position of the pair, new (unsaved) when it has never had a fill."""
-        found = self.find(Position, position_id(account, instrument))
+        key = position_id(account, instrument)
+        found = (cached and self.take_cached(Position, key)) or self.find(Position, key)
         return found or Position(account=account, instrument=instrument)
 
     def _disarm_all(

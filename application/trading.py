@@ -20,6 +20,8 @@ class TradingApplication(QuoteCommands, ReconciliationCommands):
 
     name = "tradestate"
 
+    cached_on_save = (Order, Position, Signal, Monitor)
+
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
         Position: 200,
         Order: 100,

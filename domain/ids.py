@@ -6,11 +6,13 @@ unique (id, version) constraint the idempotency guard, across processes too.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 NAMESPACE = UUID("6f1c7a2e-8d5b-4b0e-9a44-3f3f0c2d7e11")
 
 
+@lru_cache(maxsize=65536)  # few pairs, each looked up on every fill
 def position_id(account: str, instrument: str) -> UUID:
     return uuid5(NAMESPACE, f"position:{account}:{instrument}")
 
