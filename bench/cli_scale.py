@@ -5,7 +5,8 @@
 Builds the store through the application's commands (order + fill, ~4 events
 per pair, 20 instruments), catches the read models up with a rebuild, then
 times `tradestate events export` and `tradestate audit verify` in
-subprocesses, against reading the notification log alone in the same run.
+subprocesses, against reading the notification log alone (bench/rebuild.py)
+in the same run. Not part of `python -m bench`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from decimal import Decimal as D
 from pathlib import Path
 
 from application.inputs import FillInput, OrderInput
+from bench.rebuild import read_log
 from infrastructure.projections.rebuild import rebuild
 from infrastructure.settings import load_settings
 from interfaces.composition import build_system
@@ -58,18 +60,6 @@ def catch_up(url: str) -> float:
     return elapsed
 
 
-def read_log(url: str) -> float:
-    system = build_system(load_settings(database_url=url))
-    recorder, started, start = system.app.recorder, time.perf_counter(), 0
-    while page := recorder.select_notifications(start, 5000, inclusive_of_start=False):
-        for notification in page:
-            system.app.mapper.to_domain_event(notification)
-        start = page[-1].id
-    elapsed = time.perf_counter() - started
-    system.close()
-    return elapsed
-
-
 def timed(*args: str) -> float:
     script = shutil.which("tradestate") or str(Path(sys.executable).parent / "tradestate")
     started = time.perf_counter()
@@ -92,7 +82,7 @@ def main() -> None:
     head = populate(url, args.events)
     print(f"populated {head} events in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     rebuilt = catch_up(url)
-    baseline = read_log(url)
+    baseline = read_log(url)["seconds"]
     export = timed("events", "export", "-o", str(directory / "log.jsonl"), "--db", url)
     verify = timed("audit", "verify", "--db", url)
     with open(directory / "log.jsonl", encoding="utf-8") as exported:

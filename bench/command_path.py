@@ -1,86 +1,98 @@
-"""Order + fill command path: commands/s, against raw eventsourcing saves of the same events.
+"""Order + fill command path: commands/s through TradingApplication, against a bare
+eventsourcing Application saving the same events with the same grouping.
 
-python -m bench.command_path [--db URL] [--orders N]
+A fill touches the order, the fill and the position in one transaction; the
+baseline replays exactly those events, one `save()` per command.
 """
 
 from __future__ import annotations
 
-import argparse
-import tempfile
 import time
 from decimal import Decimal
+from typing import Any
 
 from eventsourcing.application import Application
 
 from application.inputs import FillInput, OrderInput
+from bench.context import Run
+from bench.databases import scratch
+from bench.report import Figure, slower
 from infrastructure.database import DatabaseUrl
 from infrastructure.eventstore import event_store_env
 from infrastructure.settings import load_settings
 from interfaces.composition import build_system
 
+TARGETS = {"sqlite": 2000.0, "postgres": 800.0}
+MAX_RATIO = 1.5
 
-def measure_commands(url: str, orders: int) -> tuple[float, list]:
-    system = build_system(load_settings(database_url=url), migrate=False)
+
+def measure_commands(url: str, orders: int) -> tuple[float, list[list[Any]]]:
+    """Commands/s, and the events each command appended (in order)."""
+    system = build_system(load_settings(database_url=url))
     app = system.app
+    ends = []
     started = time.perf_counter()
     for i in range(orders):
-        order = app.place_order(
-            OrderInput(
-                client_order_id=f"b{i}", instrument=f"I{i % 50}", side="BUY", quantity=Decimal(2)
-            )
-        ).order
-        app.record_fill(
-            FillInput(
-                order_id=order.id, fill_id=f"bf{i}", quantity=Decimal(2), price=Decimal("100.25")
-            )
-        )
+        placed = app.place_order(
+            OrderInput(client_order_id=f"b{i}", instrument=f"I{i % 50}", side="BUY",
+                       quantity=Decimal(2))
+        )  # fmt: skip
+        filled = app.record_fill(
+            FillInput(order_id=placed.order.id, fill_id=f"bf{i}", quantity=Decimal(2),
+                      price=Decimal("100.25"))
+        )  # fmt: skip
+        ends += [placed.sequence, filled.sequence]
     elapsed = time.perf_counter() - started
-    events = [app.mapper.to_domain_event(n) for n in app.recorder.select_notifications(0, 10**7)]
+    notifications = app.recorder.select_notifications(1, ends[-1] + 1)
     system.close()
-    return 2 * orders / elapsed, events
+    return len(ends) / elapsed, _group(app, notifications, ends)
 
 
-def measure_raw(url: str, events: list, orders: int) -> float:
-    """Save the same events with a bare Application: one save per command."""
+def _group(app: Any, notifications: Any, ends: list[int]) -> list[list[Any]]:
+    """Decode the notifications, grouped by the command that appended them."""
+    groups: list[list[Any]] = [[] for _ in ends]
+    index = 0
+    for n in notifications:
+        while n.id > ends[index]:
+            index += 1
+        groups[index].append(app.mapper.to_domain_event(n))
+    return groups
+
+
+def measure_raw(url: str, groups: list[list[Any]]) -> float:
+    """Saves/s of a bare Application writing the same events, one save per command."""
     raw = Application(env=event_store_env(DatabaseUrl(url)) | {"IS_SNAPSHOTTING_ENABLED": "n"})
-    groups, current, last_version = [], [], {}
-    for event in events:  # a command is an order's Placed, or a fill's 3–4 events
-        if type(event).__name__ == "Placed" and current:
-            groups.append(current)
-            current = []
-        current.append(event)
-        last_version[event.originator_id] = event.originator_version
-    groups.append(current)
-    fills_split = []
-    for group in groups:
-        fills_split.append(group[:1])
-        if len(group) > 1:
-            fills_split.append(group[1:])
     started = time.perf_counter()
-    for group in fills_split:
+    for group in groups:
         raw.save(*group)
     elapsed = time.perf_counter() - started
     raw.close()
-    return len(fills_split) / elapsed
+    return len(groups) / elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--db")
-    parser.add_argument("--orders", type=int, default=1000)
-    args = parser.parse_args()
-    tmp = tempfile.mkdtemp()
-    url = args.db or f"sqlite:///{tmp}/bench.db"
-    ours, events = measure_commands(url, args.orders)
-    if args.db:
-        print(f"order+fill: {ours:,.0f} commands/s ({DatabaseUrl(url).describe()})")
-        return
-    baseline = measure_raw(f"sqlite:///{tmp}/raw.db", events, args.orders)
-    print(
-        f"order+fill: {ours:,.0f} commands/s; raw eventsourcing saves of the same events: "
-        f"{baseline:,.0f}/s; ratio {baseline / ours:.2f}"
-    )
-
-
-if __name__ == "__main__":
-    main()
+def run(context: Run) -> list[Figure]:
+    figures = []
+    for engine in context.engines:
+        orders = context.size(2000 if engine == "sqlite" else 1000, 50)
+        with scratch(engine, context.postgres_url) as ours_url:
+            ours, groups = measure_commands(ours_url, orders)
+        with scratch(engine, context.postgres_url) as raw_url:
+            baseline = measure_raw(raw_url, groups)
+        ratio = slower(ours, baseline)
+        events = sum(len(g) for g in groups)
+        figures.append(
+            Figure(
+                scenario="command_path",
+                engine=engine,
+                figure="order+fill",
+                value=ours,
+                unit="cmd/s",
+                target=f"≥ {TARGETS[engine]:,.0f}/s, ratio ≤ {MAX_RATIO}",
+                baseline=baseline,
+                baseline_label="raw es saves/s",
+                ratio=ratio,
+                passed=ours >= TARGETS[engine] and ratio <= MAX_RATIO,
+                note=f"{len(groups)} commands, {events} events",
+            )
+        )
+    return figures
