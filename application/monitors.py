@@ -12,6 +12,7 @@ from application.retry import retrying
 from application.signals import SignalCommands
 from domain.errors import Conflict
 from domain.ids import monitor_order_client_id
+from domain.money import CONTEXT
 from domain.monitors import LONG, SHORT, Monitor
 from domain.orders import Order
 from domain.positions import Position
@@ -89,7 +90,7 @@ class MonitorCommands(SignalCommands):
                 account=monitor.account,
                 instrument=monitor.instrument,
                 side=Side.SELL if position.quantity > 0 else Side.BUY,
-                quantity=abs(position.quantity),
+                quantity=CONTEXT.abs(position.quantity),
                 type=OrderType.MARKET,
             )
         )

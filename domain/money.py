@@ -13,7 +13,7 @@ ZERO = Decimal(0)
 def tidy(value: Decimal) -> Decimal:
     """Drop trailing zeros without switching to exponent notation."""
     if value == value.to_integral_value():
-        return value.quantize(Decimal(1))
+        return value.quantize(Decimal(1), context=CONTEXT)
     return value.normalize(CONTEXT)
 
 

@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Conflict
+from domain.money import CONTEXT
 from domain.values import MonitorStatus
 
 LONG = "LONG"
@@ -50,7 +51,11 @@ def evaluate(
     elif take_profit is not None and (last >= take_profit if long else last <= take_profit):
         trigger = Trigger("TAKE_PROFIT", last)
     elif trailing_distance is not None and mark is not None:
-        threshold = mark - trailing_distance if long else mark + trailing_distance
+        threshold = (
+            CONTEXT.subtract(mark, trailing_distance)
+            if long
+            else CONTEXT.add(mark, trailing_distance)
+        )
         if last <= threshold if long else last >= threshold:
             trigger = Trigger("TRAILING_STOP", last)
     return Evaluation(water_mark=mark, mark_moved=moved, trigger=trigger)

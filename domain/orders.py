@@ -58,7 +58,7 @@ class Order(Aggregate):
 
     @property
     def remaining(self) -> Decimal:
-        return self.quantity - self.filled_quantity
+        return CONTEXT.subtract(self.quantity, self.filled_quantity)
 
     @property
     def average_fill_price(self) -> Decimal | None:
@@ -96,7 +96,7 @@ class Order(Aggregate):
 
     def fill(self, *, fill_id: str, quantity: Decimal, price: Decimal, timestamp: datetime) -> None:
         self.check_can_fill(quantity)
-        filled = tidy(self.filled_quantity + quantity)
+        filled = tidy(CONTEXT.add(self.filled_quantity, quantity))
         notional = CONTEXT.add(self.filled_notional, CONTEXT.multiply(quantity, price))
         status = OrderStatus.FILLED if filled == self.quantity else OrderStatus.PARTIALLY_FILLED
         self._filled(

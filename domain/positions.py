@@ -34,19 +34,24 @@ def net_fill(
     commission: Decimal,
 ) -> Netting:
     """Apply a fill: increase moves the average; reduce realizes; crossing zero reopens."""
-    signed = fill_quantity if side is Side.BUY else -fill_quantity
+    # Every step in CONTEXT: the default context's 28 digits would round 36-digit sizes.
+    signed = fill_quantity if side is Side.BUY else CONTEXT.minus(fill_quantity)
     new_quantity = tidy(CONTEXT.add(quantity, signed))
     if quantity == 0 or sign(quantity) == sign(signed):
-        held = abs(quantity)
+        held = CONTEXT.abs(quantity)
         notional = CONTEXT.add(
             CONTEXT.multiply(held, average or ZERO), CONTEXT.multiply(fill_quantity, price)
         )
-        new_average: Decimal | None = average_price(notional, abs(new_quantity))
+        new_average: Decimal | None = average_price(notional, CONTEXT.abs(new_quantity))
         gross = ZERO
     else:
-        assert average is not None
-        closed = min(abs(quantity), fill_quantity)
-        gross = CONTEXT.multiply(CONTEXT.multiply(price - average, closed), sign(quantity))
+        # A quantity set by reconciliation with no price known has no cost basis:
+        # reducing it realizes nothing rather than inventing a basis.
+        basis = price if average is None else average
+        closed = min(CONTEXT.abs(quantity), fill_quantity)
+        gross = CONTEXT.multiply(
+            CONTEXT.multiply(CONTEXT.subtract(price, basis), closed), sign(quantity)
+        )
         if new_quantity == 0:
             new_average = None
         elif sign(new_quantity) == sign(quantity):

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.money import CONTEXT
 from domain.values import ReconciliationPolicy
 
 
@@ -19,7 +20,7 @@ class Mismatch:
 
     @property
     def difference(self) -> Decimal:
-        return self.broker_quantity - self.local_quantity
+        return CONTEXT.subtract(self.broker_quantity, self.local_quantity)
 
 
 def find_mismatches(

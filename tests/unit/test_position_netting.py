@@ -59,3 +59,19 @@ def test_average_of_uneven_fills_is_exact_to_18_places():
     assert result.average_price == D("1.5")
     third = net_fill(D(2), D(1), D(0), Side.BUY, D(1), D(2), D(0))
     assert third.average_price == D("1.333333333333333333")
+
+
+def test_reducing_a_position_without_a_cost_basis_realizes_nothing():
+    """Reconciliation may set a quantity with no price known (average None)."""
+    reduced = net_fill(D("-3"), None, D("5"), Side.BUY, D("1"), D("90"), D("0.5"))
+    assert (reduced.quantity, reduced.average_price, reduced.realized_pnl) == (
+        D("-2"),
+        None,
+        D("4.5"),
+    )
+    crossed = net_fill(D("-1"), None, D("0"), Side.BUY, D("3"), D("90"), D("0"))
+    assert (crossed.quantity, crossed.average_price, crossed.realized_pnl) == (
+        D("2"),
+        D("90"),
+        D(0),
+    )

@@ -1,0 +1,35 @@
+"""Fresh stores per hypothesis example: the in-memory application, or a real
+SQLite file with migrated read models (both cheap enough to make per example)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from uuid import uuid4
+
+from application.trading import TradingApplication
+from infrastructure.settings import load_settings
+from interfaces.composition import System, build_system
+
+
+@contextmanager
+def memory_app() -> Iterator[TradingApplication]:
+    app = TradingApplication()
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+@contextmanager
+def sqlite_system(directory: Path, **kwargs: object) -> Iterator[System]:
+    """A system on a new SQLite file in `directory`, removed afterwards."""
+    path = directory / f"property-{uuid4().hex[:12]}.db"
+    system = build_system(load_settings(database_url=f"sqlite:///{path}"), **kwargs)  # type: ignore[arg-type]
+    try:
+        yield system
+    finally:
+        system.close()
+        for leftover in directory.glob(f"{path.name}*"):
+            leftover.unlink()
