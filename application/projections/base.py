@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any, ClassVar, Protocol
 
 from eventsourcing.persistence import Notification
@@ -17,6 +17,13 @@ class RowStore(Protocol):
     def get(self, table: str, key: Hashable) -> Row | None: ...
 
     def put(self, table: str, key: Hashable, row: Row) -> None: ...
+
+    def put_deferred(
+        self, table: str, key: Hashable, build: Callable[..., Row], *args: Any
+    ) -> None:
+        """Like `put` of `build(*args)`, but built only if still the latest row of its
+        key when the batch is written: for keys a batch overwrites many times (quotes)."""
+        ...
 
     def last(self, table: str) -> Row | None:
         """The row with the greatest key (for chained tables)."""

@@ -1,30 +1,33 @@
 from __future__ import annotations
 
-from application.projections.base import Projection, RowStore
+from application.projections.base import Projection, Row, RowStore
 from domain.quotes import Quote, Quotes
+from domain.quotes import Row as QuoteRow
+
+
+def _quote_row(row: QuoteRow, sequence: int) -> Row:
+    quote = Quote.from_row(row)
+    return {
+        "instrument": quote.instrument,
+        "last": quote.last,
+        "bid": quote.bid,
+        "ask": quote.ask,
+        "volume": quote.volume,
+        "timestamp": quote.timestamp,
+        "as_of": sequence,
+    }
 
 
 class QuotesProjection(Projection):
-    """The latest quote per instrument (latest in log order)."""
+    """The latest quote per instrument (latest in log order).
+
+    A rebuild batch holds thousands of quotes per instrument and keeps only the
+    last: rows are parsed when written, not when read (`put_deferred`)."""
 
     name = "quotes"
     tables = ("quotes",)
     handlers = {Quotes.Ingested: "ingested"}
 
     def ingested(self, e: Quotes.Ingested, sequence: int, store: RowStore) -> None:
-        latest = {row[0]: row for row in e.quotes}
-        for instrument, row in latest.items():
-            quote = Quote.from_row(row)
-            store.put(
-                "quotes",
-                instrument,
-                {
-                    "instrument": instrument,
-                    "last": quote.last,
-                    "bid": quote.bid,
-                    "ask": quote.ask,
-                    "volume": quote.volume,
-                    "timestamp": quote.timestamp,
-                    "as_of": sequence,
-                },
-            )
+        for row in e.quotes:
+            store.put_deferred("quotes", row[0], _quote_row, row, sequence)

@@ -1,7 +1,13 @@
-"""Blue/green rebuild: fill the idle slot from the log, then swap.
+"""Blue/green rebuild: fill the idle slots from the log, then swap.
 
-Queries keep reading the live slot until the swap; the live runner notices
+Queries keep reading the live slots until the swap; a live runner notices
 the swap at its next batch and carries on in the new slot from its tracking.
+
+The projections rebuild together, in one pass over the log: each page is
+read once, each projection applies the events of the page it handles, and
+their rows and tracking commit in one transaction. Reading the log once per
+projection cost more than all the projections' work together; memory stays
+bounded by the page.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from eventsourcing.persistence import ApplicationRecorder, Mapper
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from sqlalchemy import Engine, delete
 
 from application.projections import ALL_PROJECTIONS
@@ -46,30 +52,115 @@ def rebuild(
     """Rebuild the named projections (all when empty); the sequence each reached.
 
     With `until`, the rebuild stops at that sequence (time travel into a
-    scratch database); with `swap=False` the new slot is left inactive."""
-    reached = {}
+    scratch database); with `swap=False` the new slots are left inactive.
+    A projection that fails stops at its event and is not swapped in; the
+    others are, and then RuntimeError names the failure."""
+    runners = []
     for name in check_names(names):
-        projection = BY_NAME[name]
         with engine.begin() as connection:
             target = other_slot(active_slot(connection, name))
             for table in reversed(projection_tables(target).of(name)):
                 connection.execute(delete(table))
             reset(connection, name, target)
-        runner = ProjectionRunner(
-            projection,
-            engine,
-            recorder,
-            mapper,
-            slot=target,
-            page=page,
-            on_batch=progress,
-            until=until,
+        runners.append(
+            ProjectionRunner(
+                BY_NAME[name], engine, recorder, mapper, slot=target, on_batch=progress
+            )
         )
-        runner.catch_up()
-        if runner.error is not None:
-            raise RuntimeError(f"rebuild of {name} stopped: {runner.error}")
-        if swap:
-            with engine.begin() as connection:
-                swap_to(connection, name, target)
-        reached[name] = runner.position
-    return reached
+    SharedReader(engine, recorder, runners, page=page, until=until).catch_up()
+    failed = [runner for runner in runners if runner.error is not None]
+    if swap:
+        for runner in runners:
+            if runner.error is None:
+                with engine.begin() as connection:
+                    swap_to(connection, runner.name, runner.slot)
+    if failed:
+        raise RuntimeError(
+            "; ".join(f"rebuild of {runner.name} stopped: {runner.error}" for runner in failed)
+        )
+    return {runner.name: runner.position for runner in runners}
+
+
+class SharedReader:
+    """Reads the log once, page by page, for several runners: each applies the
+    notifications of the page its projection handles, as one batch, and all the
+    batches of a page commit together."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        recorder: ApplicationRecorder,
+        runners: Sequence[ProjectionRunner],
+        *,
+        page: int,
+        until: int | None = None,
+    ) -> None:
+        self.engine = engine
+        self.recorder = recorder
+        self.runners = list(runners)
+        self.page = page
+        self.until = until
+        every = any(not runner.topics for runner in self.runners)
+        self.topics: tuple[str, ...] = (
+            () if every else tuple(sorted({t for r in self.runners for t in r.topics}))
+        )
+
+    def head(self) -> int:
+        head = self.recorder.max_notification_id() or 0
+        return head if self.until is None else min(head, self.until)
+
+    def run_once(self) -> int:
+        """Read and apply one page; the number of notifications read (0 when caught up)."""
+        running = [runner for runner in self.runners if runner.error is None]
+        head = self.head()
+        start = min((runner.position for runner in running), default=head)
+        if start >= head:
+            return 0
+        notifications = self.recorder.select_notifications(
+            start, self.page, stop=head, topics=self.topics, inclusive_of_start=False
+        )
+        upto = notifications[-1].id if len(notifications) == self.page else head
+        work = [
+            (runner, [n for n in batch if n.id > runner.position])
+            for runner, batch in zip(running, self._route(notifications, running), strict=True)
+            if runner.position < upto
+        ]
+        self._apply(work, upto, head)
+        return max(len(notifications), 1)
+
+    def _apply(
+        self, work: list[tuple[ProjectionRunner, list[Notification]]], upto: int, head: int
+    ) -> None:
+        """Every runner's batch in one transaction; if any fails, each on its own,
+        where a failing projection stops at its event and the others go on."""
+        staged = []
+        try:
+            with self.engine.begin() as connection:
+                for runner, batch in work:
+                    staged.append((runner, runner.stage(connection, batch, upto)))
+        except Exception:
+            for runner, batch in work:
+                runner.discard()
+                runner.apply_batch(batch, upto, head)
+            return
+        for runner, written in staged:
+            runner.committed(written, upto, head)
+
+    @staticmethod
+    def _route(
+        notifications: Sequence[Notification], runners: Sequence[ProjectionRunner]
+    ) -> list[list[Notification]]:
+        batches: list[list[Notification]] = [[] for _ in runners]
+        everything = [batches[i] for i, runner in enumerate(runners) if not runner.topics]
+        by_topic: dict[str, list[list[Notification]]] = {}
+        for i, runner in enumerate(runners):
+            for topic in runner.topics:
+                by_topic.setdefault(topic, list(everything)).append(batches[i])
+        for notification in notifications:
+            for batch in by_topic.get(notification.topic, everything):
+                batch.append(notification)
+        return batches
+
+    def catch_up(self) -> None:
+        while self.run_once():
+            pass

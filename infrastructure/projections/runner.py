@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from sqlalchemy import Connection, Engine, func, select
 
 from application.projections.base import Projection
-from infrastructure.projections.store import SqlRowStore
+from infrastructure.projections.store import Key, RowCache, RowFailed, SqlRowStore
 from infrastructure.projections.tracking import (
     TrackingConflict,
     active_slot,
@@ -44,6 +44,7 @@ class Change:
 
 
 Listener = Callable[[Change], None]
+Written = tuple[Key, dict[str, Any]]
 
 
 class _Failed(Exception):
@@ -82,6 +83,7 @@ class ProjectionRunner:
         self.error: str | None = None
         self.topics = projection.topics()
         self.until = until
+        self.cache = RowCache()
 
     def run_once(self) -> int:
         """Apply one batch; the number of notifications read (0 when caught up)."""
@@ -106,55 +108,87 @@ class ProjectionRunner:
             start, self.page, stop=head, topics=self.topics, inclusive_of_start=False
         )
         upto = notifications[-1].id if len(notifications) == self.page else head
+        return self.apply_batch(notifications, upto, head)
+
+    def apply_batch(self, notifications: Sequence[Notification], upto: int, head: int) -> int:
+        """Apply, as one batch from `position` to `upto`, the notifications this
+        projection handles in that range (read here or by a shared reader)."""
+        start = self.position
         try:
-            changes = self._commit(notifications, start, upto)
+            written = self._commit(notifications, upto)
         except TrackingConflict:
-            self.projection = self.projection_class()
+            with self.engine.connect() as connection:
+                self.position = read_tracking(connection, self.name, self.slot).position
             return 1
         except _Failed as failed:
             self._stop_at(notifications, failed, start)
             return 0
-        self.position = upto
-        self._publish(changes, upto)
-        if self.on_batch is not None:
-            self.on_batch(self.name, upto, head)
+        self.committed(written, upto, head)
         return max(len(notifications), 1)
 
-    def _commit(
-        self, notifications: list[Notification], start: int, upto: int
-    ) -> list[tuple[str, dict[str, Any]]]:
+    def stage(
+        self, connection: Connection, notifications: Sequence[Notification], upto: int
+    ) -> list[Written]:
+        """Write the batch's rows and move tracking to `upto` in `connection`'s
+        transaction; the caller commits, then calls `committed` (or `discard`)."""
+        start = self.position
+        if self.cache.valid_at != (self.slot, start):
+            self.cache.clear()
+        written = self._apply(connection, notifications)
+        advance(connection, self.name, self.slot, start, upto)
+        return written
+
+    def committed(self, written: list[Written], upto: int, head: int) -> None:
+        self.cache.committed(written, (self.slot, upto))
+        self.position = upto
+        self._publish(written, upto)
+        if self.on_batch is not None:
+            self.on_batch(self.name, upto, head)
+
+    def discard(self) -> None:
+        """Forget what a rolled-back batch did in memory (rows, projection state)."""
+        self.cache.clear()
+        self.projection = self.projection_class()
+
+    def _commit(self, notifications: Sequence[Notification], upto: int) -> list[Written]:
         try:
             with self.engine.begin() as connection:
-                changes = self._apply(connection, notifications)
-                advance(connection, self.name, self.slot, start, upto)
-                return changes
-        except (_Failed, TrackingConflict):
-            self.projection = self.projection_class()
+                return self.stage(connection, notifications, upto)
+        except BaseException:
+            self.discard()
             raise
 
     def _apply(
-        self, connection: Connection, notifications: list[Notification]
-    ) -> list[tuple[str, dict[str, Any]]]:
-        store = SqlRowStore(connection, projection_tables(self.slot), self.projection.tables)
+        self, connection: Connection, notifications: Sequence[Notification]
+    ) -> list[Written]:
+        store = SqlRowStore(
+            connection, projection_tables(self.slot), self.projection.tables, self.cache
+        )
         decodes = self.projection.decodes
         for index, notification in enumerate(notifications):
+            store.index = index
             try:
                 if decodes:
                     event = self.mapper.to_domain_event(notification)
                     self.projection.apply(event, notification.id, store)
                 else:
                     self.projection.apply_raw(notification, store)
+            except RowFailed as failed:
+                raise _Failed(failed.index, failed.cause) from failed
             except Exception as error:
                 raise _Failed(index, error) from error
-        return store.flush()
+        try:
+            return store.flush()
+        except RowFailed as failed:
+            raise _Failed(failed.index, failed.cause) from failed
 
-    def _stop_at(self, notifications: list[Notification], failed: _Failed, start: int) -> None:
+    def _stop_at(self, notifications: Sequence[Notification], failed: _Failed, start: int) -> None:
         bad = notifications[failed.index]
         if failed.index > 0:
-            before = notifications[: failed.index]
-            changes = self._commit(before, start, bad.id - 1)
+            written = self._commit(notifications[: failed.index], bad.id - 1)
+            self.cache.committed(written, (self.slot, bad.id - 1))
             self.position = bad.id - 1
-            self._publish(changes, self.position)
+            self._publish(written, self.position)
         elif bad.id - 1 > start:
             with self.engine.begin() as connection:
                 advance(connection, self.name, self.slot, start, bad.id - 1)
@@ -163,10 +197,10 @@ class ProjectionRunner:
         record_error(self.engine, self.name, self.slot, bad.id, self.error)
         log.error("projection stopped at a failing event", projection=self.name, error=self.error)
 
-    def _publish(self, changes: list[tuple[str, dict[str, Any]]], upto: int) -> None:
+    def _publish(self, written: list[Written], upto: int) -> None:
         if self.on_commit is None:
             return
-        for table, row in changes:
+        for (table, _key), row in written:
             sequence = row.get("as_of") or row.get("sequence") or upto
             self.on_commit(Change(self.name, table, row, sequence))
 
