@@ -2,8 +2,8 @@
 
 graphql-core 3.3 (3.3.0 included, measured) keeps ~1.2 KB per event per open
 subscription alive until the subscription ends: its per-event executors share one
-memo keyed by per-event ids (SPEC section 10). `PerEventExecutionContext`
-(interfaces/api/schema.py) gives each event its own; this test fails without it
+memo keyed by per-event ids (SPEC section 10). `ExecutionContext`
+(interfaces/api/execution.py) gives each event its own; this test fails without it
 (measured 1 179 B retained per event per subscription, against 62 B with it).
 The subscriptions differ (an alias each), so each runs its own execution.
 """
