@@ -12,7 +12,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, Engine, Table, select
 
-from infrastructure.readmodels.control import slots_table
+from infrastructure.readmodels.control import slots_table, tracking_table
 from infrastructure.readmodels.tables import ProjectionTables, projection_tables
 
 Row = dict[str, Any]
@@ -39,6 +39,25 @@ class ReadModels:
     def _one(self, projection: str, build: Any) -> Row | None:
         rows = self._rows(projection, build)
         return rows[0] if rows else None
+
+    def version(self, projections: Sequence[str]) -> tuple[Any, ...]:
+        """Where the read models of `projections` stand: (name, active slot, generation,
+        applied position) each. Rows and tracking commit together, so while this is
+        unchanged, so are the rows of these projections."""
+        tracked = slots_table.c.name + ":" + slots_table.c.active_slot
+        statement = (
+            select(
+                slots_table.c.name,
+                slots_table.c.active_slot,
+                slots_table.c.generation,
+                tracking_table.c.notification_id,
+            )
+            .select_from(slots_table.outerjoin(tracking_table, tracking_table.c.name == tracked))
+            .where(slots_table.c.name.in_(list(projections)))
+            .order_by(slots_table.c.name)
+        )
+        with self.engine.connect() as connection:
+            return tuple(tuple(row) for row in connection.execute(statement))
 
     def positions(self, status: str | None = None, account: str | None = None) -> list[Row]:
         def build(t: ProjectionTables) -> Any:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from domain.fills import Fill
+from domain.money import CONTEXT, tidy
 from domain.monitors import Monitor as MonitorAggregate
 from domain.orders import Order as OrderAggregate
 from domain.positions import Position as PositionAggregate
@@ -29,7 +30,7 @@ def unrealized(
 ) -> Decimal | None:
     if market is None or average is None or quantity == 0:
         return None
-    return (market - average) * quantity
+    return tidy(CONTEXT.multiply(CONTEXT.subtract(market, average), quantity))
 
 
 def position(row: Row, market_price: Decimal | None = None) -> types.Position:

@@ -85,6 +85,40 @@ def test_fills_then_a_query_with_min_sequence_reads_the_same_position(server: Se
     assert {t["fillId"] for t in read["trades"]} == {"rw-f1", "rw-f2"}
 
 
+def test_the_positions_list_follows_every_fill_and_quote(server: Server) -> None:
+    """`positions` answers from a cache while its read models stand still: each change
+    (a fill, a quote) must show in the next query made with its sequence."""
+    query = """query($n: Int) { positions(account: "cache", minSequence: $n) {
+        instrument quantity marketPrice unrealizedPnl asOf } }"""
+
+    def listed(sequence: int) -> dict[str, dict]:
+        rows = server.data(query, {"n": sequence})["positions"]
+        return {row["instrument"]: row for row in rows}
+
+    order = server.data(
+        'mutation { placeOrder(input: {clientOrderId: "pc-1", instrument: "PC", side: BUY, '
+        'quantity: "4", account: "cache"}) { order { id } } }'
+    )["placeOrder"]["order"]["id"]
+    first = server.data(
+        'mutation($o: ID!) { recordFill(input: {orderId: $o, fillId: "pc-f1", quantity: "1", '
+        'price: "10"}) { sequence } }',
+        {"o": order},
+    )["recordFill"]["sequence"]
+    assert listed(first)["PC"]["quantity"] == "1"
+    assert listed(first)["PC"]["quantity"] == "1"  # again: from the cache, same answer
+    quote = server.data(INGEST, {"q": [{"instrument": "PC", "last": "12"}]})["ingestQuotes"]
+    priced = listed(quote["sequence"])["PC"]
+    assert (priced["marketPrice"], priced["unrealizedPnl"]) == ("12", "2")
+    second = server.data(
+        'mutation($o: ID!) { recordFill(input: {orderId: $o, fillId: "pc-f2", quantity: "3", '
+        'price: "12"}) { sequence } }',
+        {"o": order},
+    )["recordFill"]["sequence"]
+    after = listed(second)["PC"]
+    assert (after["quantity"], after["unrealizedPnl"]) == ("4", "2")
+    assert after["asOf"] >= second - 1
+
+
 def test_signal_accepted_places_its_order_and_reads_back(server: Server) -> None:
     generated = server.data(
         """mutation { generateSignal(input: {strategy: "s", instrument: "SIG", side: BUY,
