@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import cast
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, OperationalError
 
 from application.base import CommandBase
 from application.inputs import FillInput, OrderInput
+from application.ports import NotificationLookup
 from application.results import FillResult, OrderResult
 from application.retry import retrying
 from domain.errors import Conflict, DomainError, NotFound
@@ -139,8 +141,12 @@ class OrderCommands(CommandBase):
                 touched.append(signal)
         if position.closes_or_flips(before):
             touched.extend(self._disarm_all(position, "position closed"))
-        sequence = self.commit(*touched)  # type: ignore[arg-type]
-        return FillResult(order, recorded, position, sequence)
+        recordings = self.save(*touched)
+        sequence = max(r.notification.id for r in recordings)
+        fill_sequence = next(
+            r.notification.id for r in recordings if r.domain_event.originator_id == recorded.id
+        )
+        return FillResult(order, recorded, position, sequence, fill_sequence)
 
     def _previous_fill(self, previous: Fill, spec: FillInput) -> FillResult:
         if previous.order_id != spec.order_id:
@@ -150,7 +156,10 @@ class OrderCommands(CommandBase):
             )
         order = self.load(Order, previous.order_id)
         position = self.load(Position, previous.position_id)
-        return FillResult(order, previous, position, self.head_sequence(), appended=False)
+        lookup = cast(NotificationLookup, self.recorder)
+        first = lookup.first_sequence(previous.id) if hasattr(lookup, "first_sequence") else None
+        head = self.head_sequence()
+        return FillResult(order, previous, position, head, first or head, appended=False)
 
     def position(self, account: str, instrument: str, *, cached: bool = False) -> Position:
         """The position of the pair, new (unsaved) when it has never had a fill."""

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
+from uuid import UUID
 
 PositionKey = tuple[str, str]  # (account, instrument)
 Clock = Callable[[], datetime]
@@ -31,3 +32,9 @@ class MarketPrices(Protocol):
     """The latest known price of an instrument, if any."""
 
     def last_price(self, instrument: str) -> Decimal | None: ...
+
+
+class NotificationLookup(Protocol):
+    """The recorder's indexed look-up of an aggregate's first event's sequence."""
+
+    def first_sequence(self, originator_id: UUID) -> int | None: ...

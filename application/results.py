@@ -37,7 +37,8 @@ class FillResult:
     order: Order
     fill: Fill
     position: Position
-    sequence: int
+    sequence: int  # the command's last event
+    fill_sequence: int  # the fill's own event (the trade's sequence)
     appended: bool = True
 
 

@@ -14,6 +14,7 @@ import threading
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import (
     ApplicationRecorder,
@@ -43,6 +44,13 @@ class WakeOnCommit(ApplicationRecorder):
         super().__init__(*args, **kwargs)
         self._waiters: weakref.WeakSet[threading.Event] = weakref.WeakSet()
         self._waiters_lock = threading.Lock()
+
+    def first_sequence(self, originator_id: UUID) -> int | None:
+        """The sequence of the aggregate's first event, by the store's index."""
+        from infrastructure.eventlog import aggregate_notifications
+
+        found = aggregate_notifications(self, originator_id, limit=1)
+        return found[0].id if found else None
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any

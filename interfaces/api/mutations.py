@@ -112,7 +112,7 @@ class Mutation:
         market = api.prices.get(position.instrument)
         return types.FillPayload(
             order=convert.order_from(result.order, result.sequence),
-            trade=convert.trade_from(result.fill, result.sequence),
+            trade=convert.trade_from(result.fill, result.fill_sequence),
             position=convert.position_from(position, result.sequence, market),
             sequence=result.sequence,
         )

@@ -119,6 +119,22 @@ def test_the_positions_list_follows_every_fill_and_quote(server: Server) -> None
     assert after["asOf"] >= second - 1
 
 
+def test_a_fills_trade_sequence_is_its_own_event_in_the_payload_and_the_read_model(
+    server: Server,
+) -> None:
+    mutation = """mutation($o: ID!) { recordFill(input: {orderId: $o, fillId: "ts-f1",
+        quantity: "2", price: "5"}) { trade { fillId sequence } sequence } }"""
+    order = place(server, "ts-1", "TS", "BUY", "2")["order"]["id"]
+    first = server.data(mutation, {"o": order})["recordFill"]
+    server.data(INGEST, {"q": [{"instrument": "TS", "last": "6"}]})  # the head moves on
+    again = server.data(mutation, {"o": order})["recordFill"]  # replayed: appends nothing
+    trades = server.data(
+        'query($n: Int) { trades(instrument: "TS", minSequence: $n) { fillId sequence } }',
+        {"n": first["sequence"]},
+    )["trades"]
+    assert trades == [first["trade"]] == [again["trade"]]
+
+
 def test_signal_accepted_places_its_order_and_reads_back(server: Server) -> None:
     generated = server.data(
         """mutation { generateSignal(input: {strategy: "s", instrument: "SIG", side: BUY,
