@@ -13,7 +13,8 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 from sqlalchemy import Engine
 
 from application.projections import ALL_PROJECTIONS, Projection
-from infrastructure.projections.runner import Change, Listener, ProjectionRunner, RunnerThread
+from infrastructure.projections.runner import Change, Listener, ProjectionRunner
+from infrastructure.projections.threads import LogFollower, RunnerThread
 from infrastructure.projections.tracking import active_slot, read_tracking
 
 
@@ -38,30 +39,43 @@ class ProjectionGroup:
         advisory_locks: bool = False,
         projections: Sequence[type[Projection]] = ALL_PROJECTIONS,
         poll: float = 0.1,
+        persist_every: float = 1.0,
     ) -> None:
         self.engine = engine
         self.recorder = recorder
         self.stale_after = stale_after
         self.names = [p.name for p in projections]
+        self.topics = {p.name: p.topics() for p in projections}
         self._listeners: list[Listener] = []
         self._behind_since: dict[str, float] = {}
+        self.follower = LogFollower(recorder, poll=poll)
         self.threads = {
             p.name: RunnerThread(
-                ProjectionRunner(p, engine, recorder, mapper, on_commit=self._publish),
-                poll=poll,
+                ProjectionRunner(
+                    p,
+                    engine,
+                    recorder,
+                    mapper,
+                    on_commit=self._publish,
+                    persist_every=persist_every,
+                ),
+                poll=max(poll, persist_every),  # the follower wakes it for new events
                 lock=advisory_locks,
+                follower=self.follower,
             )
             for p in projections
         }
+        self.follower.runners = list(self.threads.values())
         self.running = False
         self._stopped = threading.Event()
         self._listener: threading.Thread | None = None
 
     def start(self) -> None:
         add_waiter = getattr(self.recorder, "add_waiter", None)
+        if add_waiter is not None:
+            add_waiter(self.follower.wake)
+        self.follower.start()
         for thread in self.threads.values():
-            if add_waiter is not None:
-                add_waiter(thread.wake)
             thread.start()
         listen = getattr(self.recorder, "listen_for_commits", None)
         if listen is not None:
@@ -73,6 +87,7 @@ class ProjectionGroup:
 
     def stop(self) -> None:
         self._stopped.set()
+        self.follower.stop()
         for thread in self.threads.values():
             thread.stopped.set()
             thread.wake.set()
@@ -90,22 +105,39 @@ class ProjectionGroup:
     def head_sequence(self) -> int:
         return self.recorder.max_notification_id() or 0
 
-    def position_of(self, name: str) -> tuple[int, str | None, bool]:
-        """(sequence, error, active here) — from the local runner when it is
-        the active one, else from the tracking table (another process runs it)."""
+    def position_of(self, name: str, upto: int | None = None) -> tuple[int, str | None, bool]:
+        """(sequence, error, active here) — from the local runner when it is the
+        active one, else from the tracking table (another process runs it), read on
+        to `upto` (default: the head) past the events the projection ignores."""
         thread = self.threads.get(name)
         if self.running and thread is not None and thread.active:
             return thread.runner.position, thread.runner.error, True
         with self.engine.connect() as connection:
             row = read_tracking(connection, name, active_slot(connection, name))
-        return row.position, row.error, False
+        return self._covered(name, row.position, upto), row.error, False
+
+    def _covered(self, name: str, position: int, upto: int | None) -> int:
+        """How far a projection whose tracking is at `position` has applied every event
+        it handles: to just before the next such event, at most to `upto` and the head.
+        (Tracking is written lazily while only events it ignores go by.)"""
+        topics = self.topics.get(name)
+        if not topics or (upto is not None and position >= upto):  # () handles every event
+            return position
+        head = self.head_sequence()
+        stop = head if upto is None else min(upto, head)
+        if position >= stop:
+            return position
+        following = self.recorder.select_notifications(
+            position, 1, stop=stop, topics=topics, inclusive_of_start=False
+        )
+        return following[0].id - 1 if following else stop
 
     def status(self) -> list[ProjectionState]:
         head = self.head_sequence()
         now = time.monotonic()
         states = []
         for name in self.names:
-            sequence, error, active = self.position_of(name)
+            sequence, error, active = self.position_of(name, head)
             lag = max(head - sequence, 0)
             if lag > 0:
                 since = self._behind_since.setdefault(name, now)
@@ -117,7 +149,7 @@ class ProjectionGroup:
         return states
 
     def caught_up(self, names: Sequence[str], sequence: int) -> bool:
-        return all(self.position_of(name)[0] >= sequence for name in names)
+        return all(self.position_of(name, sequence)[0] >= sequence for name in names)
 
     async def wait_for(self, names: Sequence[str], sequence: int, timeout: float) -> bool:
         """Read-your-writes: True once every named projection has applied `sequence`."""

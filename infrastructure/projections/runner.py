@@ -5,19 +5,26 @@ bounded by the head read before it), applies them through a SqlRowStore and
 advances tracking in the same transaction. An event that fails stops the
 runner at that event: everything before it is committed, the error is
 recorded in `rm_tracking`, and nothing after it is skipped to.
+
+Between batches the runner trusts what it knows of its slot and tracking
+(it is their only writer; the compare-and-set says when it is not). Events
+it does not handle move its position in memory only, which is what lag and
+read-your-writes read; tracking catches up at most every `persist_every`
+seconds, with its next batch, or at stop: re-reading a few ignored events
+after a crash is harmless, one write transaction per runner per event is not.
 """
 
 from __future__ import annotations
 
 import threading
-import zlib
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine
 
 from application.projections.base import Projection
 from infrastructure.projections.store import Key, RowCache, RowFailed, SqlRowStore
@@ -47,6 +54,16 @@ Listener = Callable[[Change], None]
 Written = tuple[Key, dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class Window:
+    """Every notification after `start` up to `head`, whatever its topic: what is new
+    in the log, read once for all of a process's runners (see LogFollower)."""
+
+    start: int
+    head: int
+    notifications: Sequence[Notification]
+
+
 class _Failed(Exception):
     def __init__(self, index: int, cause: BaseException) -> None:
         super().__init__(str(cause))
@@ -67,6 +84,7 @@ class ProjectionRunner:
         on_commit: Listener | None = None,
         on_batch: Callable[[str, int, int], None] | None = None,
         until: int | None = None,
+        persist_every: float = 1.0,
     ) -> None:
         self.projection_class = projection
         self.name = projection.name
@@ -79,49 +97,156 @@ class ProjectionRunner:
         self.on_commit = on_commit
         self.on_batch = on_batch
         self.projection = projection()
-        self.position = 0
+        self.position = 0  # every event it handles up to here is applied (lag, read-your-writes)
+        self.persisted = 0  # its tracking row, as this runner last wrote or read it
+        self.persist_every = persist_every
+        self.checked: float | None = None  # when slot and tracking were last confirmed
         self.error: str | None = None
         self.topics = projection.topics()
+        self._handles = frozenset(self.topics)
         self.until = until
         self.cache = RowCache()
+        self.running = threading.Lock()  # held by whoever runs it, so `skip` keeps out
 
-    def run_once(self) -> int:
-        """Apply one batch; the number of notifications read (0 when caught up)."""
+    def skip(self, window: Window) -> bool:
+        """Move the position over `window` if it holds nothing this projection handles
+        after the position: True if there is nothing to run. For another thread (the
+        follower), so that a commit does not wake every runner; False when the runner
+        is running, behind the window, or not yet sure of its slot and tracking."""
+        if not self.running.acquire(blocking=False):
+            return False
+        try:
+            if self.error is not None:
+                return True
+            if self.checked is None or self.until is not None or self.position < window.start:
+                return False
+            if self._handled(window):
+                return False
+            self.position = max(self.position, window.head)
+            return True
+        finally:
+            self.running.release()
+
+    def run_once(self, window: Window | None = None) -> int:
+        """Apply one batch; the number of notifications read (0 when caught up).
+
+        With `window` (the log as last read for every runner) it reads nothing
+        itself when the window covers its position."""
         if self.error is not None:
             return 0
-        head = self.recorder.max_notification_id() or 0
+        if self.checked is None:
+            self.sync()
+        for view in (window, None):
+            try:
+                return self._step(view)
+            except TrackingConflict:
+                self.sync()  # another runner moved on, or a swap: go on from there
+        return 1
+
+    def _step(self, window: Window | None) -> int:
+        if window is None or self.until is not None:
+            head = self.recorder.max_notification_id() or 0
+            window = None
+        else:
+            head = window.head
         if self.until is not None:
             head = min(head, self.until)
         if head <= self.position:
-            return 0  # idle: nothing new, no need to read slot or tracking
+            self.keep_up()
+            return 0
+        if window is not None and window.start <= self.position:
+            notifications: Sequence[Notification] = self._handled(window)
+            upto = head
+        else:
+            notifications = self.recorder.select_notifications(
+                self.position, self.page, stop=head, topics=self.topics, inclusive_of_start=False
+            )
+            upto = notifications[-1].id if len(notifications) == self.page else head
+        if not notifications:
+            self.position = upto  # tracking follows in keep_up
+            self.keep_up()
+            return 0
+        return self._apply_batch(notifications, upto, head)
+
+    def _handled(self, window: Window) -> list[Notification]:
+        """The notifications of `window` after the position that this projection handles."""
+        handles, position = self._handles, self.position
+        return [
+            n
+            for n in window.notifications
+            if n.id > position and (not handles or n.topic in handles)
+        ]
+
+    def sync(self) -> None:
+        """Read the active slot and tracking: at start, after a conflict, an error or a
+        swap (by a rebuild, here or elsewhere)."""
         with self.engine.connect() as connection:
             slot = self.fixed_slot or active_slot(connection, self.name)
             tracking = read_tracking(connection, self.name, slot)
-        if slot != self.slot:
-            log.info("projection switched slot", projection=self.name, slot=slot)
-            self.slot, self.projection = slot, self.projection_class()
-        start = tracking.position
-        self.position = start
-        if start >= head:
-            return 0
-        notifications = self.recorder.select_notifications(
-            start, self.page, stop=head, topics=self.topics, inclusive_of_start=False
+        if (slot, tracking.position) != (self.slot, self.persisted):
+            if slot != self.slot:
+                log.info("projection switched slot", projection=self.name, slot=slot)
+            self.slot = slot
+            self.discard()
+            self.position = self.persisted = tracking.position
+        self.checked = time.monotonic()
+
+    def keep_up(self) -> None:
+        """Every `persist_every` seconds: write the position reached through ignored
+        events to tracking (its compare-and-set confirms the slot too), or, with
+        nothing to write, make sure the slot is still the active one."""
+        if self.checked is not None and time.monotonic() - self.checked < self.persist_every:
+            return
+        if self.position > self.persisted:
+            self.flush()
+        elif self.fixed_slot is not None or self._slot_unchanged():
+            self.checked = time.monotonic()
+        else:
+            self.sync()
+
+    def _slot_unchanged(self) -> bool:
+        with self.engine.connect() as connection:
+            return active_slot(connection, self.name) == self.slot
+
+    def flush(self) -> None:
+        """Write the position reached through ignored events to tracking now."""
+        if self.position <= self.persisted:
+            return
+        try:
+            with self.engine.begin() as connection:
+                self._advance(connection, self.position)
+        except TrackingConflict:
+            self.sync()
+            return
+        if self.cache.valid_at == (self.slot, self.persisted):
+            self.cache.valid_at = (self.slot, self.position)
+        self.persisted = self.position
+        self.checked = time.monotonic()
+
+    def forget(self) -> None:
+        """Trust nothing in memory until slot and tracking are read again."""
+        self.discard()
+        self.checked = None
+
+    def _advance(self, connection: Connection, upto: int) -> None:
+        advance(
+            connection, self.name, self.slot, self.persisted, upto, live=self.fixed_slot is None
         )
-        upto = notifications[-1].id if len(notifications) == self.page else head
-        return self.apply_batch(notifications, upto, head)
 
     def apply_batch(self, notifications: Sequence[Notification], upto: int, head: int) -> int:
         """Apply, as one batch from `position` to `upto`, the notifications this
         projection handles in that range (read here or by a shared reader)."""
-        start = self.position
+        try:
+            return self._apply_batch(notifications, upto, head)
+        except TrackingConflict:
+            self.sync()
+            return 1
+
+    def _apply_batch(self, notifications: Sequence[Notification], upto: int, head: int) -> int:
         try:
             written = self._commit(notifications, upto)
-        except TrackingConflict:
-            with self.engine.connect() as connection:
-                self.position = read_tracking(connection, self.name, self.slot).position
-            return 1
         except _Failed as failed:
-            self._stop_at(notifications, failed, start)
+            self._stop_at(notifications, failed)
             return 0
         self.committed(written, upto, head)
         return max(len(notifications), 1)
@@ -131,16 +256,16 @@ class ProjectionRunner:
     ) -> list[Written]:
         """Write the batch's rows and move tracking to `upto` in `connection`'s
         transaction; the caller commits, then calls `committed` (or `discard`)."""
-        start = self.position
-        if self.cache.valid_at != (self.slot, start):
+        if self.cache.valid_at != (self.slot, self.persisted):
             self.cache.clear()
         written = self._apply(connection, notifications)
-        advance(connection, self.name, self.slot, start, upto)
+        self._advance(connection, upto)
         return written
 
     def committed(self, written: list[Written], upto: int, head: int) -> None:
         self.cache.committed(written, (self.slot, upto))
-        self.position = upto
+        self.position = self.persisted = upto
+        self.checked = time.monotonic()
         self._publish(written, upto)
         if self.on_batch is not None:
             self.on_batch(self.name, upto, head)
@@ -182,17 +307,17 @@ class ProjectionRunner:
         except RowFailed as failed:
             raise _Failed(failed.index, failed.cause) from failed
 
-    def _stop_at(self, notifications: Sequence[Notification], failed: _Failed, start: int) -> None:
+    def _stop_at(self, notifications: Sequence[Notification], failed: _Failed) -> None:
         bad = notifications[failed.index]
         if failed.index > 0:
             written = self._commit(notifications[: failed.index], bad.id - 1)
             self.cache.committed(written, (self.slot, bad.id - 1))
-            self.position = bad.id - 1
+            self.position = self.persisted = bad.id - 1
             self._publish(written, self.position)
-        elif bad.id - 1 > start:
+        elif bad.id - 1 > self.persisted:
             with self.engine.begin() as connection:
-                advance(connection, self.name, self.slot, start, bad.id - 1)
-            self.position = bad.id - 1
+                self._advance(connection, bad.id - 1)
+            self.position = self.persisted = bad.id - 1
         self.error = f"event {bad.id} ({bad.topic}): {type(failed.cause).__name__}: {failed.cause}"
         record_error(self.engine, self.name, self.slot, bad.id, self.error)
         log.error("projection stopped at a failing event", projection=self.name, error=self.error)
@@ -207,72 +332,4 @@ class ProjectionRunner:
     def catch_up(self) -> None:
         while self.run_once():
             pass
-
-
-class RunnerThread:
-    """Runs a ProjectionRunner until stopped; with PostgreSQL, only while it
-    holds the projection's advisory lock (one active runner per projection)."""
-
-    def __init__(self, runner: ProjectionRunner, *, poll: float = 0.1, lock: bool = False):
-        self.runner = runner
-        self.poll = poll
-        self.lock = lock
-        self.wake = threading.Event()
-        self.stopped = threading.Event()
-        self.active = not lock
-        self._lock_connection: Connection | None = None
-        self.thread = threading.Thread(
-            target=self._run, name=f"projection-{runner.name}", daemon=True
-        )
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.wake.set()
-        self.thread.join(timeout=10)
-
-    def _run(self) -> None:
-        try:
-            while not self.stopped.is_set():
-                if not self._hold_lock():
-                    self.stopped.wait(1.0)
-                    continue
-                try:
-                    busy = self.runner.run_once()
-                except Exception as error:  # database gone: keep trying, say so
-                    log.warning(
-                        "projection runner error", projection=self.runner.name, error=str(error)
-                    )
-                    self._release_lock()
-                    self.stopped.wait(1.0)
-                    continue
-                if not busy:
-                    self.wake.wait(self.poll)
-                    self.wake.clear()
-        finally:
-            self._release_lock()
-
-    def _hold_lock(self) -> bool:
-        if not self.lock or self._lock_connection is not None:
-            return True
-        connection = self.runner.engine.connect()
-        key = zlib.crc32(f"tradestate:projection:{self.runner.name}".encode())
-        if connection.execute(select(func.pg_try_advisory_lock(key))).scalar():
-            connection.commit()
-            self._lock_connection = connection
-            self.active = True
-            log.info("projection runner active", projection=self.runner.name)
-            return True
-        connection.close()
-        self.active = False
-        return False
-
-    def _release_lock(self) -> None:
-        if self._lock_connection is not None:
-            try:
-                self._lock_connection.close()
-            finally:
-                self._lock_connection = None
-                self.active = not self.lock
+        self.flush()

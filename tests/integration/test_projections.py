@@ -247,8 +247,7 @@ def test_another_process_commit_wakes_runners_without_waiting_for_the_poll(syste
     import time
 
     if system.url.is_postgres:
-        for thread in system.projections.threads.values():
-            thread.poll = 30.0  # only a NOTIFY can make this test pass in time
+        system.projections.follower.poll = 30.0  # only a NOTIFY can make this test pass in time
     system.projections.start()
     other = build_system(load_settings(database_url=database_url))
     try:

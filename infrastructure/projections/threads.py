@@ -1,0 +1,186 @@
+"""The threads that keep a process's projections current.
+
+One LogFollower reads what is new in the log, for every projection at once, and
+wakes the runners that handle some of it; each RunnerThread applies its
+projection's share. A commit thus costs one read of the log, not one per
+projection, and a runner none of whose events are in it is not even woken:
+the follower moves its position in memory.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+
+import structlog
+from eventsourcing.persistence import ApplicationRecorder
+from sqlalchemy import Connection, func, select
+
+from infrastructure.projections.runner import ProjectionRunner, Window
+
+log = structlog.get_logger("tradestate.projections")
+
+RETRY_SECONDS = 1.0
+
+
+class LogFollower:
+    """Reads the notifications after the last head it saw (every topic, a page at a
+    time) when woken by a commit, or every `poll` seconds (other processes' commits
+    on SQLite), publishes them as `window` and offers it to the runners."""
+
+    def __init__(self, recorder: ApplicationRecorder, *, poll: float = 0.1, page: int = 1000):
+        self.recorder = recorder
+        self.poll = poll
+        self.page = page
+        self.window: Window | None = None
+        self.wake = threading.Event()
+        self.stopped = threading.Event()
+        self.runners: list[RunnerThread] = []
+        self.thread = threading.Thread(target=self._run, name="projections-follow", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.wake.set()
+        self.thread.join(timeout=10)
+
+    def read(self) -> bool:
+        """Publish what is new; True if a full page came (there may be more)."""
+        window = self.window
+        if window is None:  # start at the head: runners behind it read on their own
+            head = self.recorder.max_notification_id() or 0
+            self._publish(Window(head, head, ()))
+            return False
+        new = self.recorder.select_notifications(window.head, self.page, inclusive_of_start=False)
+        if not new:
+            return False
+        self._publish(Window(window.head, new[-1].id, tuple(new)))
+        return len(new) == self.page
+
+    def _publish(self, window: Window) -> None:
+        self.window = window
+        for runner in self.runners:
+            runner.offer(window)
+
+    def _run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                more = self.read()
+            except Exception as error:  # database gone: keep trying, say so
+                log.warning("projection log read failed", error=str(error))
+                self.stopped.wait(RETRY_SECONDS)
+                continue
+            if not more:
+                self.wake.wait(self.poll)
+                self.wake.clear()
+
+
+class RunnerThread:
+    """Runs a ProjectionRunner until stopped; with PostgreSQL, only while it
+    holds the projection's advisory lock (one active runner per projection).
+
+    With a follower, it applies the follower's window when the follower wakes it
+    (and every `poll` seconds, for the runner's tracking and slot checks); without
+    one, it reads the log's head itself every `poll` seconds."""
+
+    def __init__(
+        self,
+        runner: ProjectionRunner,
+        *,
+        poll: float = 0.1,
+        lock: bool = False,
+        follower: LogFollower | None = None,
+    ):
+        self.runner = runner
+        self.poll = poll
+        self.lock = lock
+        self.follower = follower
+        self.wake = threading.Event()
+        self.stopped = threading.Event()
+        self.active = not lock
+        self._lock_connection: Connection | None = None
+        self.thread = threading.Thread(
+            target=self._run, name=f"projection-{runner.name}", daemon=True
+        )
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.wake.set()
+        self.thread.join(timeout=10)
+
+    def offer(self, window: Window) -> None:
+        """Wake the runner if `window` holds something for it (or it is busy)."""
+        if not self.runner.skip(window):
+            self.wake.set()
+
+    def _run(self) -> None:
+        try:
+            while not self.stopped.is_set():
+                if not self._hold_lock():
+                    self.stopped.wait(RETRY_SECONDS)
+                    continue
+                busy = self._run_once()
+                if busy is None:  # database gone: keep trying
+                    self._release_lock()
+                    self.stopped.wait(RETRY_SECONDS)
+                elif not busy:
+                    self.wake.wait(self.poll)
+                    self.wake.clear()
+        finally:
+            self._flush()
+            self._release_lock()
+
+    def _run_once(self) -> int | None:
+        window = self.follower.window if self.follower is not None else None
+        with self.runner.running:
+            try:
+                return self.runner.run_once(window)
+            except Exception as error:
+                log.warning(
+                    "projection runner error", projection=self.runner.name, error=str(error)
+                )
+                self.runner.forget()
+                return None
+
+    def _flush(self) -> None:
+        """At stop: write the position reached through ignored events to tracking."""
+        if not self.active:
+            return
+        with self.runner.running:
+            if self.runner.checked is None:
+                return
+            try:
+                self.runner.flush()
+            except Exception as error:
+                log.warning(
+                    "projection tracking not written", projection=self.runner.name, error=str(error)
+                )
+
+    def _hold_lock(self) -> bool:
+        if not self.lock or self._lock_connection is not None:
+            return True
+        connection = self.runner.engine.connect()
+        key = zlib.crc32(f"tradestate:projection:{self.runner.name}".encode())
+        if connection.execute(select(func.pg_try_advisory_lock(key))).scalar():
+            connection.commit()
+            self._lock_connection = connection
+            self.runner.forget()  # another process may have run it meanwhile
+            self.active = True
+            log.info("projection runner active", projection=self.runner.name)
+            return True
+        connection.close()
+        self.active = False
+        return False
+
+    def _release_lock(self) -> None:
+        if self._lock_connection is not None:
+            try:
+                self._lock_connection.close()
+            finally:
+                self._lock_connection = None
+                self.active = not self.lock
