@@ -23,7 +23,11 @@ from eventsourcing.persistence import (
     StoredEvent,
     Subscription,
 )
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresFactory,
+)
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from eventsourcing.utils import get_topic
 
@@ -117,7 +121,30 @@ class SQLiteSubscription(ListenNotifySubscription[AppendOnlySQLiteRecorder]):
             self._poll_thread.join()
 
 
-class AppendOnlyPostgresRecorder(WakeOnCommit, PostgresApplicationRecorder):
+class OneSchemaCreatorAtATime:
+    """Processes starting together would create the tables, types and functions at
+    once, and PostgreSQL answers with "tuple concurrently updated" or a duplicate
+    pg_type row: one process at a time, under a session advisory lock."""
+
+    datastore: Any
+
+    def create_table(self) -> None:
+        key = f"tradestate-schema:{self.datastore.schema}"
+        with self.datastore.get_connection() as connection:
+            connection.execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))
+            try:
+                super().create_table()  # type: ignore[misc]
+            finally:
+                connection.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
+
+
+class SnapshotPostgresRecorder(OneSchemaCreatorAtATime, PostgresAggregateRecorder):
+    """The snapshot store's recorder."""
+
+
+class AppendOnlyPostgresRecorder(
+    OneSchemaCreatorAtATime, WakeOnCommit, PostgresApplicationRecorder
+):
     """PostgreSQL recorder with triggers refusing UPDATE and DELETE on events."""
 
     def insert_events(
@@ -260,6 +287,13 @@ class ReconnectingPostgresSubscription(ListenNotifySubscription[AppendOnlyPostgr
             self._has_been_notified.wait()
 
 
+class TradestatePostgresFactory(PostgresFactory):
+    """The library's PostgreSQL factory with our recorders (snapshots included)."""
+
+    aggregate_recorder_class = SnapshotPostgresRecorder
+    application_recorder_class = AppendOnlyPostgresRecorder
+
+
 def event_store_env(url: DatabaseUrl, *, cache_size: int = 10_000) -> dict[str, str]:
     """The eventsourcing environment for an Application on this database."""
     env = {
@@ -277,7 +311,7 @@ def event_store_env(url: DatabaseUrl, *, cache_size: int = 10_000) -> dict[str, 
     elif url.is_postgres:
         p = url.postgres_params()
         env.update(
-            PERSISTENCE_MODULE="eventsourcing.postgres",
+            PERSISTENCE_MODULE=get_topic(TradestatePostgresFactory),
             POSTGRES_DBNAME=p["dbname"],
             POSTGRES_HOST=p["host"],
             POSTGRES_PORT=p["port"],
