@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 from typing import Any
 
+import orjson
 from litestar import Litestar
 from litestar.exceptions import ClientException
 from strawberry.exceptions import ConnectionRejectionError
@@ -52,6 +53,10 @@ def create_app(system: Any, settings: Settings) -> Litestar:
     class TradestateGraphQL(CodedHttpErrors, base):  # type: ignore[valid-type,misc]
         graphql_transport_ws_handler_class = transport_ws
         graphql_ws_handler_class = legacy_ws
+
+        def encode_json(self, data: object) -> str:
+            """orjson: a 1 000-row answer encodes several times faster than with json."""
+            return orjson.dumps(data).decode()
 
         async def on_ws_connect(self, context: dict[str, Any]) -> Any:
             """Refuse a WebSocket without a valid token (header or connection_init)."""
