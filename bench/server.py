@@ -23,7 +23,6 @@ from decimal import Decimal
 from typing import Any
 
 import anyio
-import uvicorn
 from litestar import Litestar, WebSocket, get, post, websocket
 from litestar.exceptions import WebSocketDisconnect
 
@@ -31,6 +30,7 @@ from application.inputs import QuoteInput
 from infrastructure.logging import configure_logging
 from infrastructure.settings import Settings, load_settings
 from interfaces.api.app import create_app
+from interfaces.cli.serve import uvicorn_server
 from interfaces.composition import build_system
 
 
@@ -103,20 +103,7 @@ def serve(settings: Settings) -> None:
         system.projections.start()
         app = create_app(system, settings)
         register_broadcast(app, Broadcast(system.app))
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                host=settings.host,
-                port=settings.port,
-                log_config=None,
-                access_log=False,
-                ws_ping_interval=settings.ws_ping_interval_seconds,
-                ws_ping_timeout=settings.ws_ping_timeout_seconds,
-                ws_max_size=settings.max_request_bytes,
-                timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
-                lifespan="on",
-            )
-        )
+        server = uvicorn_server(app, settings)
         gc.collect()
         gc.freeze()  # as `tradestate serve` does
         server.run()

@@ -82,13 +82,11 @@ def start_demo_engine(system: Any, settings: Settings) -> Any:
     return engine
 
 
-def run_server(system: Any, settings: Settings) -> None:
+def uvicorn_server(app: Any, settings: Settings) -> Any:
+    """The uvicorn server for the API app, as `tradestate serve` runs it."""
     import uvicorn
 
-    from interfaces.api.app import create_app
-
-    app = create_app(system, settings)
-    server = uvicorn.Server(
+    return uvicorn.Server(
         uvicorn.Config(
             app,
             host=settings.host,
@@ -102,6 +100,12 @@ def run_server(system: Any, settings: Settings) -> None:
             lifespan="on",
         )
     )
+
+
+def run_server(system: Any, settings: Settings) -> None:
+    from interfaces.api.app import create_app
+
+    server = uvicorn_server(create_app(system, settings), settings)
     # Start-up objects live for the whole run: keep them out of the collector's
     # generations so GC pauses stay short under many subscribers.
     gc.collect()
