@@ -1,12 +1,14 @@
 """Notification fan-out: one log follower per process, bounded buffers per subscriber.
 
-`EventHub` runs one thread that follows the event log (`recorder.subscribe`:
-LISTEN/NOTIFY on PostgreSQL, in-process wake-up plus polling on SQLite, so
-events written by any process arrive) and hands each new notification to the
-asyncio loop, which offers it to every subscriber's bounded buffer. Nothing a
-subscriber does can block the follower, the writers or the other subscribers:
-a subscriber whose buffer is full is dropped and told so (`Overflowed`), and
-resumes from the log with its last sequence.
+`EventHub` takes each new notification from the projections' log follower
+when they run in this process (one read of the log per commit for both), or
+else runs one thread of its own that follows the log (`recorder.subscribe`:
+LISTEN/NOTIFY on PostgreSQL, in-process wake-up plus polling on SQLite); either
+way events written by any process arrive. It hands them to the asyncio loop,
+which offers each to every subscriber's bounded buffer. Nothing a subscriber
+does can block the follower, the writers or the other subscribers: a subscriber
+whose buffer is full is dropped and told so (`Overflowed`), and resumes from the
+log with its last sequence.
 
 `EventHub.follow(after)` is the gap-free, duplicate-free stream of
 `events(after: N)`: it reads the stored events page by page, and joins the
@@ -43,6 +45,12 @@ class Overflowed(Exception):
     def __init__(self, message: str, last_sequence: int | None = None) -> None:
         super().__init__(message)
         self.last_sequence = last_sequence
+
+
+class LogFollower(Protocol):
+    """The projections' reader of the log (infrastructure/projections/threads.py)."""
+
+    listeners: list[Callable[[Any], None]]
 
 
 class Recorder(Protocol):
@@ -128,15 +136,25 @@ class EventHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._subscription: Any = None
+        self._follower: LogFollower | None = None
         self._stopped = threading.Event()
 
     @property
     def subscriber_count(self) -> int:
         return len(self._buffers)
 
-    def start(self) -> None:
-        """Start following from the current head; call on the serving loop."""
+    def start(self, follower: LogFollower | None = None) -> None:
+        """Start following from the current head; call on the serving loop. With the
+        projections' running `follower`, take its reads of the log rather than read
+        the log a second time; otherwise follow it with a subscription of our own."""
         self._loop = asyncio.get_running_loop()
+        if follower is not None:
+            # Listen first, then read the head: nothing after the head can be missed
+            # (what the follower hands over at or below it is skipped by `dispatched`).
+            self._follower = follower
+            follower.listeners.append(self._take_window)
+            self.dispatched = self.recorder.max_notification_id() or 0
+            return
         self.dispatched = self.recorder.max_notification_id() or 0
         self._subscription = self.recorder.subscribe(gt=self.dispatched)
         self._thread = threading.Thread(target=self._follow, name="log-follower", daemon=True)
@@ -144,10 +162,17 @@ class EventHub:
 
     def stop(self) -> None:
         self._stopped.set()
+        if self._follower is not None:
+            with contextlib.suppress(ValueError):
+                self._follower.listeners.remove(self._take_window)
         if self._subscription is not None:
             self._subscription.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    def _take_window(self, window: Any) -> None:
+        for notification in window.notifications:
+            self._hand_over(notification)
 
     def _follow(self) -> None:
         try:

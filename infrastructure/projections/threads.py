@@ -1,7 +1,8 @@
 """The threads that keep a process's projections current.
 
-One LogFollower reads what is new in the log, for every projection at once, and
-wakes the runners that handle some of it; each RunnerThread applies its
+One LogFollower reads what is new in the log, for every projection at once (and
+for the API's event subscriptions, `listeners`), and wakes the runners that
+handle some of it; each RunnerThread applies its
 projection's share. A commit thus costs one read of the log, not one per
 projection, and a runner none of whose events are in it is not even woken:
 the follower moves its position in memory.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import zlib
+from collections.abc import Callable
 
 import structlog
 from eventsourcing.persistence import ApplicationRecorder
@@ -36,6 +38,7 @@ class LogFollower:
         self.wake = threading.Event()
         self.stopped = threading.Event()
         self.runners: list[RunnerThread] = []
+        self.listeners: list[Callable[[Window], None]] = []  # e.g. the API's EventHub
         self.thread = threading.Thread(target=self._run, name="projections-follow", daemon=True)
 
     def start(self) -> None:
@@ -63,6 +66,8 @@ class LogFollower:
         self.window = window
         for runner in self.runners:
             runner.offer(window)
+        for listener in list(self.listeners):
+            listener(window)
 
     def _run(self) -> None:
         while not self.stopped.is_set():

@@ -1,0 +1,53 @@
+"""EventHub takes the projections' reads of the log instead of reading it again."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+from infrastructure.fanout import EventHub
+
+
+class Recorder:
+    def __init__(self, head: int) -> None:
+        self.head = head
+        self.subscribed = False
+
+    def max_notification_id(self) -> int:
+        return self.head
+
+    def select_notifications(self, *args: Any, **kwargs: Any) -> list[Any]:
+        return []
+
+    def subscribe(self, *args: Any, **kwargs: Any) -> Any:
+        self.subscribed = True
+        raise AssertionError("with a follower, the hub must not read the log itself")
+
+
+def test_with_the_projections_follower_the_hub_reads_nothing_itself() -> None:
+    async def run() -> list[int]:
+        recorder = Recorder(head=5)
+        follower = SimpleNamespace(listeners=[])
+        hub = EventHub(recorder, decode=lambda n: n.id)
+        hub.start(follower)  # type: ignore[arg-type]
+        assert follower.listeners and not recorder.subscribed
+        seen: list[int] = []
+
+        async def take() -> None:
+            async for entry in hub.follow(5):
+                seen.append(entry.value)
+                if entry.sequence == 7:
+                    return
+
+        task = asyncio.create_task(take())
+        await asyncio.sleep(0.05)
+        window = SimpleNamespace(notifications=[SimpleNamespace(id=i) for i in (4, 5, 6, 7)])
+        for listener in follower.listeners:
+            listener(window)  # 4 and 5 are at or below the head the hub started from
+        await asyncio.wait_for(task, 5)
+        hub.stop()
+        assert follower.listeners == []
+        return seen
+
+    assert asyncio.run(run()) == [6, 7]
