@@ -5,37 +5,14 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from uuid import uuid4
 
-import psycopg
-from psycopg import sql
-from sqlalchemy.engine import make_url
-
-from infrastructure.database import DatabaseUrl
+from infrastructure.database import scratch_postgres_database
 
 
-def _admin(base_url: str) -> psycopg.Connection:
-    params = DatabaseUrl(base_url).postgres_params()
-    params.pop("schema")
-    if not params["password"]:
-        params.pop("password")
-    return psycopg.connect(**params, autocommit=True)
-
-
-@contextmanager
-def scratch_postgres(base_url: str) -> Iterator[str]:
-    name = f"tradestate_bench_{uuid4().hex[:12]}"
-    with _admin(base_url) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with _admin(base_url) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+def scratch_postgres(base_url: str) -> AbstractContextManager[str]:
+    return scratch_postgres_database(base_url, prefix="tradestate_bench")
 
 
 @contextmanager

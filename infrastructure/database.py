@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -138,6 +141,32 @@ def _sqlite_mistake(error: BaseException | None) -> bool:
         return False
     text = str(error).lower()
     return not any(word in text for word in ("locked", "busy", "unable to open", "disk i/o"))
+
+
+@contextmanager
+def scratch_postgres_database(base_url: str, prefix: str = "tradestate_scratch") -> Iterator[str]:
+    """Create an empty database beside `base_url`'s (the user may CREATE DATABASE),
+    yield its URL, drop it after: for tests and benchmarks."""
+    import psycopg
+    from psycopg import sql
+
+    def admin() -> psycopg.Connection:
+        params = DatabaseUrl(base_url).postgres_params()
+        params.pop("schema")
+        if not params["password"]:
+            params.pop("password")
+        return psycopg.connect(**params, autocommit=True)
+
+    name = f"{prefix}_{uuid4().hex[:16]}"
+    with admin() as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin() as connection:
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 def make_engine(url: DatabaseUrl, **kwargs: Any) -> Engine:

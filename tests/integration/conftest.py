@@ -6,44 +6,22 @@ PostgreSQL tests need `TRADESTATE_TEST_POSTGRES_URL` (a database the user may
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from uuid import uuid4
 
-import psycopg
 import pytest
-from psycopg import sql
-from sqlalchemy.engine import make_url
 
-from infrastructure.database import DatabaseUrl
+from infrastructure.database import scratch_postgres_database
 
 POSTGRES_URL_VARIABLE = "TRADESTATE_TEST_POSTGRES_URL"
 
 
-def _admin_connection(base_url: str) -> psycopg.Connection:
-    params = DatabaseUrl(base_url).postgres_params()
-    params.pop("schema")
-    if not params["password"]:
-        params.pop("password")
-    return psycopg.connect(**params, autocommit=True)
-
-
-@contextmanager
-def fresh_postgres_database(base_url: str) -> Iterator[str]:
+def fresh_postgres_database(base_url: str) -> contextlib.AbstractContextManager[str]:
     """Create an empty database beside `base_url`'s, yield its URL, drop it after."""
-    name = f"tradestate_test_{uuid4().hex[:16]}"
-    with _admin_connection(base_url) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        url = make_url(base_url).set(database=name)
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with _admin_connection(base_url) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    return scratch_postgres_database(base_url, prefix="tradestate_test")
 
 
 def fresh_sqlite_url(directory: Path) -> str:
