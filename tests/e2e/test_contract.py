@@ -10,7 +10,7 @@ from graphql import (
     get_introspection_query,
 )
 
-from tests.e2e.server import CONTRACT, Server
+from tests.e2e.server import Server, contract_sdl
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 def test_served_schema_is_a_compatible_superset_of_the_contract(server: Server) -> None:
     introspection = server.data(get_introspection_query(descriptions=True))
     served = build_client_schema(introspection)
-    contract = build_schema(CONTRACT.read_text())
+    contract = build_schema(contract_sdl())
     assert find_breaking_changes(contract, served) == []
 
 

@@ -106,10 +106,11 @@ def operation(kind: str, name: str, field: GraphQLField) -> str:
 def root_fields(schema: GraphQLSchema, kind: str) -> dict[str, str]:
     """Every field of a root type, as an operation; at least the contract's."""
     root = schema.mutation_type if kind == "mutation" else schema.subscription_type
-    contract = build_schema(CONTRACT.read_text())
-    contract_root = contract.mutation_type if kind == "mutation" else contract.subscription_type
-    assert root is not None and contract_root is not None
-    assert set(contract_root.fields) <= set(root.fields)
+    assert root is not None
+    if CONTRACT.is_file():  # test_contract says when it is missing
+        contract = build_schema(CONTRACT.read_text())
+        contract_root = contract.mutation_type if kind == "mutation" else contract.subscription_type
+        assert contract_root is not None and set(contract_root.fields) <= set(root.fields)
     return {name: operation(kind, name, field) for name, field in root.fields.items()}
 
 
