@@ -6,7 +6,8 @@ Decimal, datetimes are aware, ids are UUID. Nothing here replays events.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +17,26 @@ from infrastructure.readmodels.control import slots_table, tracking_table
 from infrastructure.readmodels.tables import ProjectionTables, projection_tables
 
 Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Mark:
+    """How far a reader of one table has read: the slot and generation it read and the
+    highest `as_of` it saw there."""
+
+    slot: str
+    generation: int
+    as_of: int
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Rows of one table written since a `Mark` (all rows when `complete`), and the
+    mark to ask from next."""
+
+    rows: list[Row]
+    complete: bool
+    mark: Mark
 
 
 class ReadModels:
@@ -58,6 +79,30 @@ class ReadModels:
         )
         with self.engine.connect() as connection:
             return tuple(tuple(row) for row in connection.execute(statement))
+
+    def changes(
+        self, projection: str, table_of: Callable[[ProjectionTables], Table], since: Mark | None
+    ) -> Changes:
+        """The rows of one table of `projection` written after `since` (rows carry the
+        sequence of the last event they reflect, and a projection commits its events in
+        order, so one statement sees every row up to the highest `as_of` it returns);
+        all of them when `since` is None or the active slot has changed since."""
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(slots_table.c.active_slot, slots_table.c.generation).where(
+                    slots_table.c.name == projection
+                )
+            ).one_or_none()
+            slot, generation = found if found is not None else ("a", 0)
+            table = table_of(projection_tables(slot))
+            statement = select(table)
+            complete = since is None or (since.slot, since.generation) != (slot, generation)
+            if not complete:
+                statement = statement.where(table.c.as_of > since.as_of)  # type: ignore[union-attr]
+            rows = [dict(row._mapping) for row in connection.execute(statement)]
+        low = 0 if complete or since is None else since.as_of
+        high = max((row["as_of"] for row in rows), default=low)
+        return Changes(rows, complete, Mark(slot, generation, high))
 
     def positions(self, status: str | None = None, account: str | None = None) -> list[Row]:
         def build(t: ProjectionTables) -> Any:

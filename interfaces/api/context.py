@@ -7,8 +7,7 @@ threads so the event loop keeps serving subscriptions and other requests.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -27,10 +26,9 @@ from infrastructure.settings import Settings
 from interfaces.api.auth import Auth
 from interfaces.api.errors import ApiError
 from interfaces.api.events import to_event
+from interfaces.api.positions_view import PositionsView
 
 T = TypeVar("T")
-#: Query results kept per argument set while their read models stand still.
-RESULT_CACHE_SIZE = 64
 log = get_logger("tradestate.api")
 
 
@@ -52,7 +50,7 @@ class Api:
         )
         self.changes = ChangeHub(buffer_size=settings.subscription_buffer_size)
         self.prices: dict[str, Decimal] = {}
-        self._results: OrderedDict[Hashable, tuple[Any, Any]] = OrderedDict()
+        self.positions = PositionsView(self.read)
 
     async def start(self) -> None:
         """On the serving loop, before the first request."""
@@ -121,22 +119,6 @@ class Api:
     ) -> T:
         await self.wait_for(projections, min_sequence)
         return await self.run(function, *args)
-
-    def cached(self, key: Hashable, projections: Sequence[str], compute: Callable[[], T]) -> T:
-        """`compute()`, or its last result while the read models of `projections` have
-        not moved since (their version is read first, so a result is never kept
-        under a version older than the rows it saw changed into: at worst it is
-        computed again). Call from a worker thread."""
-        version = self.read.version(projections)
-        hit = self._results.get(key)
-        if hit is not None and hit[0] == version:
-            self._results.move_to_end(key)
-            return hit[1]  # type: ignore[no-any-return]
-        value = compute()
-        self._results[key] = (version, value)
-        while len(self._results) > RESULT_CACHE_SIZE:
-            self._results.popitem(last=False)
-        return value
 
     def head_sequence(self) -> int:
         head = self.app.recorder.max_notification_id() or 0

@@ -46,18 +46,13 @@ class Query:
         min_sequence: MinSequence = None,
     ) -> list[types.Position]:
         api = api_of(info)
-
-        def compute() -> list[types.Position]:
-            rows = api.read.positions(status=status and status.value, account=account)
-            prices = _prices(api, {row["instrument"] for row in rows})
-            return [convert.position(row, prices.get(row["instrument"])) for row in rows]
-
-        def read() -> list[types.Position]:
-            # Dashboards poll this; the answer stands until positions or quotes move.
-            key = ("positions", status and status.value, account)
-            return api.cached(key, ["positions", "quotes"], compute)
-
-        return await api.query(["positions", "quotes"], check_min_sequence(min_sequence), read)
+        return await api.query(
+            ["positions", "quotes"],
+            check_min_sequence(min_sequence),
+            api.positions.positions,
+            status and status.value,
+            account,
+        )
 
     @read_field(description="The position of one (account, instrument), if it ever had a fill.")
     async def position(

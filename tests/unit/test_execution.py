@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 import strawberry
 
-from interfaces.api.execution import ExecutionContext
+from interfaces.api.execution import ExecutionContext, remember_completions
 from interfaces.api.scalars import SCALAR_OVERRIDES
 
 
@@ -68,11 +68,19 @@ def rows(broken: bool = False) -> list[Row]:
     return out
 
 
+#: The same row objects on every query, keeping their completed selections.
+KEPT = {broken: [remember_completions(row) for row in rows(broken)] for broken in (False, True)}
+
+
 @strawberry.type
 class Query:
     @strawberry.field
     def rows(self, broken: bool = False) -> list[Row]:
         return rows(broken)
+
+    @strawberry.field
+    def kept(self, broken: bool = False) -> list[Row]:
+        return KEPT[broken]
 
     @strawberry.field
     def maybe_rows(self) -> list[Row | None]:
@@ -134,3 +142,28 @@ def test_the_fast_path_is_taken_for_a_plain_list() -> None:
         ExecutionContext.execute_field = original  # type: ignore[method-assign]
     assert result.errors is None and len(result.data["rows"]) == 7  # type: ignore[index]
     assert calls == 1  # the root field only; the 35 row fields took the fast path
+
+
+@pytest.mark.parametrize("query", [q for q in QUERIES if "rows" in q])
+def test_remembered_completions_answer_as_graphql_core_does(query: str) -> None:
+    """Objects that keep their completed selections answer each query (each shape,
+    alias, skipped field, error) as fresh objects do, also when asked again."""
+    plain, fast = schemas()
+    variables = {"skip": True}
+    expected = asyncio.run(plain.execute(query, variable_values=variables))
+    for _ in range(2):
+        got = asyncio.run(fast.execute(query.replace("rows", "kept"), variable_values=variables))
+        assert (got.data or {}).get("kept") == (expected.data or {}).get("rows")
+        assert [e.message for e in got.errors or ()] == [e.message for e in expected.errors or ()]
+
+
+def test_a_remembered_completion_is_reused_per_selection_shape() -> None:
+    _, fast = schemas()
+
+    def first_row(query: str) -> dict:
+        return asyncio.run(fast.execute(query)).data["kept"][0]  # type: ignore[index]
+
+    once = first_row("{ kept { id name } }")
+    assert first_row("{ kept { id name } }") is once
+    assert first_row("{ kept { name id } }") is not once  # another shape: its own
+    assert first_row("{ kept { id n: name } }") == {"id": "r0", "n": "n0"}
