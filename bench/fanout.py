@@ -56,6 +56,7 @@ class Phase:
     delivered: int
     latencies: list[float]
     cpu: float
+    client_cpu: float
     errors: list[str]
     production: Production
     seconds: float
@@ -170,6 +171,7 @@ def phase(
         delivered=sum(o[1] for o in outcomes),
         latencies=[x for o in outcomes for x in o[0]],
         cpu=cpu,
+        client_cpu=sum(o[4] for o in outcomes),
         errors=[e for o in outcomes for e in o[2]],
         production=production,
         seconds=max(o[3] for o in outcomes) - started,
@@ -253,7 +255,9 @@ def figures_for(engine: str, ours: Phase, base: Phase, produce_cpu: float) -> li
             ratio=bigger(ours.cpu_per_message_us, base.cpu_per_message_us),
             passed=bigger(ours.cpu_per_message_us, base.cpu_per_message_us) <= MAX_CPU_RATIO,
             note=f"of which producing the events (no subscriber): "
-            f"{produce_cpu / ours.clients * 1e6:.1f} µs per message",
+            f"{produce_cpu / ours.clients * 1e6:.1f} µs per message; the client processes "
+            f"(same machine): {ours.client_cpu / max(1, ours.delivered) * 1e6:.1f} µs per message "
+            f"(broadcast: {base.client_cpu / max(1, base.delivered) * 1e6:.1f})",
         ),
     ]
 
