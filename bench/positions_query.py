@@ -13,7 +13,7 @@ import httpx
 from application.inputs import FillInput, OrderInput
 from bench.context import Run
 from bench.databases import scratch
-from bench.report import Figure, bigger
+from bench.report import Figure, bigger, on_sqlite
 from bench.serving import Served, bench_server
 from infrastructure.settings import load_settings
 from interfaces.composition import build_system
@@ -110,11 +110,10 @@ def run(context: Run) -> list[Figure]:
                 figure=f"{count} positions, p50",
                 value=p50,
                 unit="ms",
-                target=f"≤ {TARGET_P50_MS:.0f} ms",
+                **on_sqlite(engine, f"≤ {TARGET_P50_MS:.0f} ms", p50 <= TARGET_P50_MS),
                 baseline=f50,
                 baseline_label="{ __typename } ms",
                 ratio=bigger(p50, f50),
-                passed=p50 <= TARGET_P50_MS,
                 note=f"{requests} sequential requests",
             ),
             Figure(
@@ -131,11 +130,12 @@ def run(context: Run) -> list[Figure]:
                 figure=f"{count} positions after each change, p50",
                 value=statistics.median(changed),
                 unit="ms",
-                target=f"≤ {TARGET_P50_MS:.0f} ms",
+                **on_sqlite(
+                    engine, f"≤ {TARGET_P50_MS:.0f} ms", statistics.median(changed) <= TARGET_P50_MS
+                ),
                 baseline=f50,
                 baseline_label="{ __typename } ms",
                 ratio=bigger(statistics.median(changed), f50),
-                passed=statistics.median(changed) <= TARGET_P50_MS,
                 note="a quote moved before each query: the rows are read and converted again "
                 "(unchanged read models answer from the result cache)",
             ),
