@@ -320,6 +320,10 @@ class ChangeHub:
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
 
+    def wanted(self, projection: str) -> bool:
+        """Whether a subscription here listens to `projection`'s changes (any thread)."""
+        return bool(self._buffers.get(projection))
+
     def listener(self, change: Any) -> None:
         """The callback for `projections.add_listener`; safe to call from any thread."""
         if self._loop is None or not self._buffers.get(change.projection):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,9 @@ from application.projections import ALL_PROJECTIONS, Projection
 from infrastructure.projections.runner import Change, Listener, ProjectionRunner
 from infrastructure.projections.threads import LogFollower, RunnerThread
 from infrastructure.projections.tracking import active_slot, read_tracking
+from infrastructure.projections.watch import ChangeWatcher
+from infrastructure.readmodels.queries import ReadModels
+from infrastructure.readmodels.tables import projection_tables
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class ProjectionGroup:
                     recorder,
                     mapper,
                     on_commit=self._publish,
+                    on_tracked=self._tracked,
                     persist_every=persist_every,
                 ),
                 poll=max(poll, persist_every),  # the follower wakes it for new events
@@ -66,6 +70,13 @@ class ProjectionGroup:
             for p in projections
         }
         self.follower.runners = list(self.threads.values())
+        self.poll = poll
+        # Tables whose rows carry `as_of`, per projection: what a watcher can follow.
+        self._watchable = {
+            p.name: [t for t in p.tables if "as_of" in getattr(projection_tables("a"), t).c]
+            for p in projections
+        }
+        self.watcher: ChangeWatcher | None = None
         self.running = False
         self._stopped = threading.Event()
         self._listener: threading.Thread | None = None
@@ -83,10 +94,29 @@ class ProjectionGroup:
                 target=listen, args=(self._stopped,), name="projections-listen", daemon=True
             )
             self._listener.start()
+        if self.watcher is not None:
+            self.watcher.start()
         self.running = True
+
+    def watch(self, wanted: Callable[[str], bool]) -> None:
+        """Publish to the listeners the rows other processes' runners commit too, for
+        the projections `wanted` names (infrastructure/projections/watch.py)."""
+        if self.watcher is not None:
+            raise RuntimeError("already watching")
+        self.watcher = ChangeWatcher(
+            ReadModels(self.engine), self._watchable, self._publish, wanted, poll=self.poll
+        )
+        if self.running:
+            self.watcher.start()
+
+    def _tracked(self, name: str, after: int, upto: int) -> None:
+        if self.watcher is not None:
+            self.watcher.published(name, after, upto)
 
     def stop(self) -> None:
         self._stopped.set()
+        if self.watcher is not None:
+            self.watcher.stop()
         self.follower.stop()
         for thread in self.threads.values():
             thread.stopped.set()

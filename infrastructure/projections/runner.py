@@ -83,6 +83,7 @@ class ProjectionRunner:
         page: int = 1000,
         on_commit: Listener | None = None,
         on_batch: Callable[[str, int, int], None] | None = None,
+        on_tracked: Callable[[str, int, int], None] | None = None,
         until: int | None = None,
         persist_every: float = 1.0,
     ) -> None:
@@ -96,6 +97,9 @@ class ProjectionRunner:
         self.page = page
         self.on_commit = on_commit
         self.on_batch = on_batch
+        # (name, after, upto): tracking moved from `after` to `upto` by this runner's
+        # compare-and-set, and every row it wrote in between went to `on_commit`.
+        self.on_tracked = on_tracked
         self.projection = projection()
         self.position = 0  # every event it handles up to here is applied (lag, read-your-writes)
         self.persisted = 0  # its tracking row, as this runner last wrote or read it
@@ -220,6 +224,7 @@ class ProjectionRunner:
             return
         if self.cache.valid_at == (self.slot, self.persisted):
             self.cache.valid_at = (self.slot, self.position)
+        self._tracked(self.persisted, self.position)
         self.persisted = self.position
         self.checked = time.monotonic()
 
@@ -264,9 +269,11 @@ class ProjectionRunner:
 
     def committed(self, written: list[Written], upto: int, head: int) -> None:
         self.cache.committed(written, (self.slot, upto))
+        after = self.persisted
         self.position = self.persisted = upto
         self.checked = time.monotonic()
         self._publish(written, upto)
+        self._tracked(after, upto)
         if self.on_batch is not None:
             self.on_batch(self.name, upto, head)
 
@@ -309,15 +316,18 @@ class ProjectionRunner:
 
     def _stop_at(self, notifications: Sequence[Notification], failed: _Failed) -> None:
         bad = notifications[failed.index]
+        after = self.persisted
         if failed.index > 0:
             written = self._commit(notifications[: failed.index], bad.id - 1)
             self.cache.committed(written, (self.slot, bad.id - 1))
             self.position = self.persisted = bad.id - 1
             self._publish(written, self.position)
+            self._tracked(after, self.position)
         elif bad.id - 1 > self.persisted:
             with self.engine.begin() as connection:
                 self._advance(connection, bad.id - 1)
             self.position = self.persisted = bad.id - 1
+            self._tracked(after, self.position)
         self.error = f"event {bad.id} ({bad.topic}): {type(failed.cause).__name__}: {failed.cause}"
         record_error(self.engine, self.name, self.slot, bad.id, self.error)
         log.error("projection stopped at a failing event", projection=self.name, error=self.error)
@@ -328,6 +338,10 @@ class ProjectionRunner:
         for (table, _key), row in written:
             sequence = row.get("as_of") or row.get("sequence") or upto
             self.on_commit(Change(self.name, table, row, sequence))
+
+    def _tracked(self, after: int, upto: int) -> None:
+        if self.on_tracked is not None and upto > after:
+            self.on_tracked(self.name, after, upto)
 
     def catch_up(self) -> None:
         while self.run_once():

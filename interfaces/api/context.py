@@ -61,11 +61,17 @@ class Api:
         self.prices.update({row["instrument"]: row["last"] for row in rows})
         if self.projections is not None:
             self.projections.add_listener(self._on_change)
+            # Rows other processes' runners commit (a worker, another server) too.
+            self.projections.watch(self._watched)
         else:
             log.warning("no projections: read models will not change while serving")
 
     async def stop(self) -> None:
         await anyio.to_thread.run_sync(self.events.stop)
+
+    def _watched(self, projection: str) -> bool:
+        # Quotes always: their prices price positions in answers and subscriptions.
+        return projection == "quotes" or self.changes.wanted(projection)
 
     def _on_change(self, change: Any) -> None:
         if change.projection == "quotes":

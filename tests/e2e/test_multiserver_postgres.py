@@ -1,19 +1,23 @@
 """Two `tradestate serve` processes and one `tradestate worker` on one PostgreSQL database:
 mutations go to both servers, an `events` subscriber on each sees every event once and
-in order; the worker, killed (SIGKILL), hands the projections to the servers' runners
-(advisory locks) and the read models keep advancing."""
+in order, and a `positionUpdates` subscriber on each sees the position the worker's
+runner applied (the servers' runners stand by); the worker, killed (SIGKILL), hands the
+projections to the servers' runners (advisory locks) and the read models keep advancing."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import subprocess
 import sys
 import time
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 import pytest
+import websockets
 
 from application.projections import ALL_PROJECTIONS
 from infrastructure.database import DatabaseUrl
@@ -72,6 +76,26 @@ def buy_and_fill(server: Server, i: int) -> int:
     return int(filled["recordFill"]["sequence"])
 
 
+UPDATES = 'subscription { positionUpdates(instrument: "MULTI") { quantity asOf } }'
+
+
+async def position_updates(url: str, quantities: list[Decimal]) -> None:
+    """Collect the quantities `positionUpdates` sends until cancelled."""
+    protocols: Any = ["graphql-transport-ws"]
+    async with websockets.connect(url, subprotocols=protocols, open_timeout=5) as socket:
+        await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(await socket.recv())["type"] == "connection_ack"
+        payload = {"query": UPDATES}
+        await socket.send(json.dumps({"id": "p", "type": "subscribe", "payload": payload}))
+        async for raw in socket:
+            message = json.loads(raw)
+            if message["type"] == "ping":
+                await socket.send(json.dumps({"type": "pong"}))
+            elif message["type"] == "next":
+                position = message["payload"]["data"]["positionUpdates"]
+                quantities.append(Decimal(position["quantity"]))
+
+
 def test_two_servers_and_a_worker_share_events_and_projection_duty(postgres_url, tmp_path):
     with fresh_postgres_database(postgres_url) as url:
         worker = start_worker(url)
@@ -89,21 +113,43 @@ def test_two_servers_and_a_worker_share_events_and_projection_duty(postgres_url,
             worker.wait(timeout=10)
 
 
+def showing(seen: list[Decimal], quantity: Decimal) -> Any:
+    return lambda: bool(seen) and seen[-1] == quantity
+
+
+async def until(check: Any, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "positionUpdates did not arrive"
+        await asyncio.sleep(0.05)
+
+
 def run_load(url: str, worker: subprocess.Popen[bytes], servers: list[Server]) -> None:
     start = servers[0].head()
     streams = [EventStream(server.ws, start) for server in servers]
+    updates: list[list[Decimal]] = [[] for _ in servers]
     rounds = 30
 
     async def scenario() -> int:
         tasks = [asyncio.ensure_future(stream.run()) for stream in streams]
-        await asyncio.sleep(0.5)  # both subscribed
+        tasks += [
+            asyncio.ensure_future(position_updates(server.ws, seen))
+            for server, seen in zip(servers, updates, strict=True)
+        ]
+        await asyncio.sleep(0.5)  # all subscribed
         last = 0
         for i in range(rounds):
             last = await asyncio.to_thread(buy_and_fill, servers[i % 2], i)
             if i == rounds // 2:
+                # Before the kill only the worker's runners apply: the servers' updates
+                # come from their watchers.
+                for seen in updates:
+                    await until(showing(seen, Decimal("0.1") * (i + 1)))
                 worker.send_signal(signal.SIGKILL)
                 assert worker.wait(timeout=10) == -signal.SIGKILL
         reached = [await stream.reach(last, 30) for stream in streams]
+        for seen in updates:
+            await until(showing(seen, Decimal("0.1") * rounds))
         for task in tasks:
             task.cancel()
         assert reached == [True, True], [s.errors for s in streams]

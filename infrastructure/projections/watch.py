@@ -1,0 +1,132 @@
+"""Read-model changes committed by other processes' runners, published in this one.
+
+A runner publishes the rows it commits to its own process's listeners (the API's
+`positionUpdates`, `orderUpdates`, ... and its quote prices). A projection that
+another process runs — `tradestate worker`, or another server holding its
+PostgreSQL advisory lock, or a second process on the same SQLite file whose runner
+got there first — would change nothing here.
+
+The watcher closes that gap for the projections someone here is listening to
+(`wanted`). Every `poll` seconds, and when the log follower sees new events, it
+reads those projections' tracking positions (one small query). Where a position
+has moved past what this process has published, it reads the rows whose `as_of`
+lies past it and publishes them as changes. Rows and tracking commit together,
+so every row up to the tracking position read first is there. The local runner
+reports each compare-and-set move of its tracking (`published`): a range it
+covered is not read again, so a process that runs its own projections pays one
+query per poll and nothing more.
+
+A row may be published twice (both paths, or one range read twice); change
+subscriptions keep the latest state per key, so a repeat is harmless. A slot flip
+(rebuild) restarts watching at the new slot's position: rebuilt rows equal the
+ones already published.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+
+import structlog
+from sqlalchemy import Table
+
+from infrastructure.projections.runner import Change, Listener
+from infrastructure.readmodels.queries import Mark, ReadModels, Row
+from infrastructure.readmodels.tables import ProjectionTables
+
+log = structlog.get_logger("tradestate.projections")
+
+RETRY_SECONDS = 1.0
+
+
+class ChangeWatcher:
+    def __init__(
+        self,
+        read: ReadModels,
+        tables: Mapping[str, Sequence[str]],
+        publish: Listener,
+        wanted: Callable[[str], bool],
+        *,
+        poll: float = 0.1,
+    ) -> None:
+        self.read = read
+        self.tables = tables
+        self.publish = publish
+        self.wanted = wanted
+        self.poll = poll
+        self.wake = threading.Event()
+        self.stopped = threading.Event()
+        self._lock = threading.Lock()
+        # projection -> ((slot, generation), position up to which its rows are published)
+        self._seen: dict[str, tuple[tuple[str, int], int]] = {}
+        self.thread = threading.Thread(target=self._run, name="projections-watch", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.wake.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout=10)
+
+    def published(self, name: str, after: int, upto: int) -> None:
+        """The local runner moved tracking from `after` to `upto` and published its rows."""
+        with self._lock:
+            seen = self._seen.get(name)
+            if seen is not None and after <= seen[1] < upto:
+                self._seen[name] = (seen[0], upto)
+
+    def _run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.step()
+            except Exception as error:  # database gone: keep trying, say so
+                log.warning("read-model change watch failed", error=str(error))
+                self.stopped.wait(RETRY_SECONDS)
+                continue
+            self.wake.wait(self.poll)
+            self.wake.clear()
+
+    def step(self) -> None:
+        names = [name for name in self.tables if self.wanted(name)]
+        with self._lock:
+            for name in set(self._seen) - set(names):
+                del self._seen[name]  # nobody listens: start afresh when someone does
+        if not names:
+            return
+        for name, slot, generation, position in self.read.version(names):
+            self._catch_up(name, (slot, generation), position or 0)
+
+    def _catch_up(self, name: str, slot: tuple[str, int], position: int) -> None:
+        with self._lock:
+            seen = self._seen.get(name)
+            if seen is None or seen[0] != slot:
+                self._seen[name] = (slot, position)  # listen from here on
+                return
+            if position <= seen[1]:
+                return
+            since = seen[1]
+        rows: list[tuple[str, Row]] = []
+        for table in self.tables[name]:
+            changes = self.read.changes(name, _table(table), Mark(*slot, since))
+            if changes.complete:  # the slot flipped meanwhile: the next step restarts
+                return
+            rows += [(table, row) for row in changes.rows]
+        with self._lock:
+            current = self._seen.get(name)
+            if current is None or current[0] != slot:
+                return
+            covered = current[1]  # the local runner may have published part meanwhile
+            self._seen[name] = (slot, max(covered, position))
+        rows.sort(key=lambda item: item[1]["as_of"])
+        for table, row in rows:
+            if row["as_of"] > covered:
+                self.publish(Change(name, table, row, row["as_of"]))
+
+
+def _table(name: str) -> Callable[[ProjectionTables], Table]:
+    def table_of(tables: ProjectionTables) -> Table:
+        return getattr(tables, name)
+
+    return table_of
