@@ -32,15 +32,21 @@ BATCH = "mutation($q: [QuoteInput!]!) { ingestQuotes(quotes: $q) { sequence } }"
 
 def write(server: Server, count: int) -> None:
     # One event per request would take long; several writers, one quote per event.
+    errors: list[BaseException] = []
+
     def writer(n: int) -> None:
-        for i in range(n):
-            server.data(BATCH, {"q": [{"instrument": "MEM", "last": str(i + 1)}]})
+        try:
+            for i in range(n):
+                server.data(BATCH, {"q": [{"instrument": "MEM", "last": str(i + 1)}]})
+        except BaseException as error:  # a writer that stops writes fewer events: say why
+            errors.append(error)
 
     threads = [threading.Thread(target=writer, args=(count // 4,)) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    assert not errors, f"writes failed: {errors[:3]}"
 
 
 def test_open_subscriptions_keep_server_memory_flat(tmp_path) -> None:
@@ -70,17 +76,27 @@ def test_open_subscriptions_keep_server_memory_flat(tmp_path) -> None:
                         )
                     )
                 received = 0
+                last: list[str | bytes] = []
 
                 async def drain() -> None:
                     nonlocal received
-                    async for _ in socket:
+                    async for message in socket:
                         received += 1
+                        if b'"next"' not in (
+                            message if isinstance(message, bytes) else message.encode()
+                        ):
+                            last.append(message)  # errors, completes: shown on a failure
 
                 reader = asyncio.create_task(drain())
                 samples = []
                 for _ in range(ROUNDS):
                     await asyncio.to_thread(write, server, EVENTS_PER_ROUND)
-                    while received < SUBSCRIPTIONS * EVENTS_PER_ROUND * (len(samples) + 1):
+                    expected = SUBSCRIPTIONS * EVENTS_PER_ROUND * (len(samples) + 1)
+                    deadline = asyncio.get_running_loop().time() + 60
+                    while received < expected:
+                        assert asyncio.get_running_loop().time() < deadline, (
+                            f"{received} of {expected} messages; last: {last[-3:]}"
+                        )
                         await asyncio.sleep(0.1)
                     samples.append(server.rss_kib())
                 reader.cancel()
