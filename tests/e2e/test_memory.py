@@ -51,6 +51,7 @@ def write(server: Server, count: int) -> None:
 
 def test_open_subscriptions_keep_server_memory_flat(tmp_path) -> None:
     with running_server(tmp_path) as server:
+        head = server.head()
 
         async def run() -> list[int]:
             async with websockets.connect(
@@ -68,9 +69,12 @@ def test_open_subscriptions_keep_server_memory_flat(tmp_path) -> None:
                                 "type": "subscribe",
                                 "payload": {
                                     # Distinct documents (an alias each): one execution
-                                    # per subscription, as with different filters.
-                                    "query": f"subscription {{ events {{ s{k}: sequence "
-                                    "type aggregateId timestamp data } }"
+                                    # per subscription, as with different filters. From
+                                    # the head read before subscribing, so a
+                                    # subscription the server starts after the first
+                                    # write still gets every event.
+                                    "query": f"subscription {{ events(after: {head}) "
+                                    f"{{ s{k}: sequence type aggregateId timestamp data }} }}"
                                 },
                             }
                         )
