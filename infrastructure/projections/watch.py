@@ -37,6 +37,8 @@ from infrastructure.readmodels.tables import ProjectionTables
 log = structlog.get_logger("tradestate.projections")
 
 RETRY_SECONDS = 1.0
+#: Local tracking moves kept until the watcher catches up with them.
+MAX_LOCAL_MOVES = 64
 
 
 class ChangeWatcher:
@@ -59,6 +61,8 @@ class ChangeWatcher:
         self._lock = threading.Lock()
         # projection -> ((slot, generation), position up to which its rows are published)
         self._seen: dict[str, tuple[tuple[str, int], int]] = {}
+        # projection -> tracking moves (after, upto) the local runner published
+        self._local: dict[str, list[tuple[int, int]]] = {}
         self.thread = threading.Thread(target=self._run, name="projections-watch", daemon=True)
 
     def start(self) -> None:
@@ -73,9 +77,19 @@ class ChangeWatcher:
     def published(self, name: str, after: int, upto: int) -> None:
         """The local runner moved tracking from `after` to `upto` and published its rows."""
         with self._lock:
-            seen = self._seen.get(name)
-            if seen is not None and after <= seen[1] < upto:
-                self._seen[name] = (seen[0], upto)
+            moves = self._local.setdefault(name, [])
+            moves.append((after, upto))
+            del moves[:-MAX_LOCAL_MOVES]
+
+    def _covered(self, name: str, seen: int) -> int:
+        """`seen`, carried on through the local runner's moves that continue from it
+        (call with the lock held)."""
+        moves = sorted(self._local.get(name, ()))
+        for after, upto in moves:
+            if after <= seen < upto:
+                seen = upto
+        self._local[name] = [move for move in moves if move[1] > seen]
+        return seen
 
     def _run(self) -> None:
         while not self.stopped.is_set():
@@ -102,11 +116,13 @@ class ChangeWatcher:
         with self._lock:
             seen = self._seen.get(name)
             if seen is None or seen[0] != slot:
-                self._seen[name] = (slot, position)  # listen from here on
+                # Listen from here on (the local runner may have moved on meanwhile).
+                self._seen[name] = (slot, self._covered(name, position))
                 return
-            if position <= seen[1]:
+            since = self._covered(name, seen[1])
+            self._seen[name] = (slot, since)
+            if position <= since:
                 return
-            since = seen[1]
         rows: list[tuple[str, Row]] = []
         for table in self.tables[name]:
             changes = self.read.changes(name, _table(table), Mark(*slot, since))
@@ -117,8 +133,8 @@ class ChangeWatcher:
             current = self._seen.get(name)
             if current is None or current[0] != slot:
                 return
-            covered = current[1]  # the local runner may have published part meanwhile
-            self._seen[name] = (slot, max(covered, position))
+            covered = self._covered(name, current[1])  # the local runner's, meanwhile
+            self._seen[name] = (slot, self._covered(name, max(covered, position)))
         rows.sort(key=lambda item: item[1]["as_of"])
         for table, row in rows:
             if row["as_of"] > covered:
