@@ -100,9 +100,11 @@ class ProjectionGroup:
 
     def watch(self, wanted: Callable[[str], bool]) -> None:
         """Publish to the listeners the rows other processes' runners commit too, for
-        the projections `wanted` names (infrastructure/projections/watch.py)."""
+        the projections `wanted` names (infrastructure/projections/watch.py). Called
+        again (an app started anew on the same system), it replaces `wanted`."""
         if self.watcher is not None:
-            raise RuntimeError("already watching")
+            self.watcher.wanted = wanted
+            return
         self.watcher = ChangeWatcher(
             ReadModels(self.engine), self._watchable, self._publish, wanted, poll=self.poll
         )
