@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from application.projections import ALL_PROJECTIONS, Projection
 from infrastructure.projections.runner import Change, Listener, ProjectionRunner
 from infrastructure.projections.threads import LogFollower, RunnerThread
-from infrastructure.projections.tracking import active_slot, read_tracking
+from infrastructure.projections.tracking import read_tracking
 from infrastructure.projections.watch import ChangeWatcher
+from infrastructure.readmodels.control import slots_table
 from infrastructure.readmodels.queries import ReadModels
 from infrastructure.readmodels.tables import projection_tables
 
@@ -137,16 +138,37 @@ class ProjectionGroup:
     def head_sequence(self) -> int:
         return self.recorder.max_notification_id() or 0
 
-    def position_of(self, name: str, upto: int | None = None) -> tuple[int, str | None, bool]:
+    def position_of(
+        self, name: str, upto: int | None = None, slots: Mapping[str, str] | None = None
+    ) -> tuple[int, str | None, bool]:
         """(sequence, error, active here) — from the local runner when it is the
-        active one, else from the tracking table (another process runs it), read on
-        to `upto` (default: the head) past the events the projection ignores."""
+        active one and works in the slot queries read (`slots`, read if not given),
+        else from that slot's tracking, read on to `upto` (default: the head) past the
+        events the projection ignores.
+
+        A runner still in the slot a rebuild has just swapped out may have applied
+        events the new slot lacks (those written between the rebuild's last read and
+        its swap): its position does not count, and it is told to switch now."""
+        slot = (slots or self._active_slots([name]))[name]
         thread = self.threads.get(name)
         if self.running and thread is not None and thread.active:
-            return thread.runner.position, thread.runner.error, True
+            runner = thread.runner
+            if runner.slot == slot or runner.fixed_slot is not None:
+                return runner.position, runner.error, True
+            runner.checked = None  # its next keep_up reads the slot again
+            thread.wake.set()
         with self.engine.connect() as connection:
-            row = read_tracking(connection, name, active_slot(connection, name))
+            row = read_tracking(connection, name, slot)
         return self._covered(name, row.position, upto), row.error, False
+
+    def _active_slots(self, names: Sequence[str]) -> dict[str, str]:
+        """The slot queries read, per projection (one statement)."""
+        statement = select(slots_table.c.name, slots_table.c.active_slot).where(
+            slots_table.c.name.in_(list(names))
+        )
+        with self.engine.connect() as connection:
+            found = dict(connection.execute(statement).tuples().all())
+        return {name: found.get(name, "a") for name in names}
 
     def _covered(self, name: str, position: int, upto: int | None) -> int:
         """How far a projection whose tracking is at `position` has applied every event
@@ -168,8 +190,9 @@ class ProjectionGroup:
         head = self.head_sequence()
         now = time.monotonic()
         states = []
+        slots = self._active_slots(self.names)
         for name in self.names:
-            sequence, error, active = self.position_of(name, head)
+            sequence, error, active = self.position_of(name, head, slots)
             lag = max(head - sequence, 0)
             if lag > 0:
                 since = self._behind_since.setdefault(name, now)
@@ -181,7 +204,8 @@ class ProjectionGroup:
         return states
 
     def caught_up(self, names: Sequence[str], sequence: int) -> bool:
-        return all(self.position_of(name, sequence)[0] >= sequence for name in names)
+        slots = self._active_slots(names)
+        return all(self.position_of(name, sequence, slots)[0] >= sequence for name in names)
 
     async def wait_for(self, names: Sequence[str], sequence: int, timeout: float) -> bool:
         """Read-your-writes: True once every named projection has applied `sequence`."""

@@ -2,6 +2,10 @@
 
 Queries keep reading the live slots until the swap; a live runner notices
 the swap at its next batch and carries on in the new slot from its tracking.
+Events written between the rebuild's last read and its swap are then in the old
+slot only, until the runner re-applies them in the new one: read-your-writes
+(`ProjectionGroup.position_of`) counts a runner's position only in the slot
+queries read, and tells a runner left in the old slot to switch at once.
 
 The projections rebuild together, in one pass over the log: each page is
 read once, each projection applies the events of the page it handles, and
