@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,11 +29,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def falling_quotes(path: Path) -> Path:
+    """100 down to 90, then quotes keep coming at 90: the paper broker fills the exit
+    order at the first quote after it is placed, and the feed (unpaced) must not have
+    run dry by then (it did, now and then, when the fall was the whole file)."""
     rows = ["instrument,last,bid,ask,volume,timestamp"]
-    for second, price in enumerate(range(100, 89, -1)):
-        rows.append(
-            f"AAPL,{price},{price - 0.05:.2f},{price + 0.05:.2f},10,2026-01-05T14:30:{second:02d}Z"
-        )
+    prices = [*range(100, 89, -1), *[90] * 200]
+    start = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
+    for second, price in enumerate(prices):
+        at = (start + timedelta(seconds=second)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        rows.append(f"AAPL,{price},{price - 0.05:.2f},{price + 0.05:.2f},10,{at}")
     path.write_text("\n".join(rows) + "\n")
     return path
 
