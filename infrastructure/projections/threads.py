@@ -25,21 +25,14 @@ log = structlog.get_logger("tradestate.projections")
 RETRY_SECONDS = 1.0
 
 
-class LogFollower:
-    """Reads the notifications after the last head it saw (every topic, a page at a
-    time) when woken by a commit, or every `poll` seconds (other processes' commits
-    on SQLite), publishes them as `window` and offers it to the runners."""
+class Worker:
+    """A daemon thread running `_run` until `stopped`; setting `wake` cuts its wait
+    for work short."""
 
-    def __init__(self, recorder: ApplicationRecorder, *, poll: float = 0.1, page: int = 1000):
-        self.recorder = recorder
-        self.poll = poll
-        self.page = page
-        self.window: Window | None = None
+    def __init__(self, name: str) -> None:
         self.wake = threading.Event()
         self.stopped = threading.Event()
-        self.runners: list[RunnerThread] = []
-        self.listeners: list[Callable[[Window], None]] = []  # e.g. the API's EventHub
-        self.thread = threading.Thread(target=self._run, name="projections-follow", daemon=True)
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         self.thread.start()
@@ -47,7 +40,26 @@ class LogFollower:
     def stop(self) -> None:
         self.stopped.set()
         self.wake.set()
-        self.thread.join(timeout=10)
+        if self.thread.is_alive():
+            self.thread.join(timeout=10)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class LogFollower(Worker):
+    """Reads the notifications after the last head it saw (every topic, a page at a
+    time) when woken by a commit, or every `poll` seconds (other processes' commits
+    on SQLite), publishes them as `window` and offers it to the runners."""
+
+    def __init__(self, recorder: ApplicationRecorder, *, poll: float = 0.1, page: int = 1000):
+        super().__init__("projections-follow")
+        self.recorder = recorder
+        self.poll = poll
+        self.page = page
+        self.window: Window | None = None
+        self.runners: list[RunnerThread] = []
+        self.listeners: list[Callable[[Window], None]] = []  # e.g. the API's EventHub
 
     def read(self) -> bool:
         """Publish what is new; True if a full page came (there may be more)."""
@@ -82,7 +94,7 @@ class LogFollower:
                 self.wake.clear()
 
 
-class RunnerThread:
+class RunnerThread(Worker):
     """Runs a ProjectionRunner until stopped; with PostgreSQL, only while it
     holds the projection's advisory lock (one active runner per projection).
 
@@ -98,25 +110,13 @@ class RunnerThread:
         lock: bool = False,
         follower: LogFollower | None = None,
     ):
+        super().__init__(f"projection-{runner.name}")
         self.runner = runner
         self.poll = poll
         self.lock = lock
         self.follower = follower
-        self.wake = threading.Event()
-        self.stopped = threading.Event()
         self.active = not lock
         self._lock_connection: Connection | None = None
-        self.thread = threading.Thread(
-            target=self._run, name=f"projection-{runner.name}", daemon=True
-        )
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.wake.set()
-        self.thread.join(timeout=10)
 
     def offer(self, window: Window) -> None:
         """Wake the runner if `window` holds something for it (or it is busy)."""

@@ -31,17 +31,16 @@ import structlog
 from sqlalchemy import Table
 
 from infrastructure.projections.runner import Change, Listener
+from infrastructure.projections.threads import RETRY_SECONDS, Worker
 from infrastructure.readmodels.queries import Mark, ReadModels, Row
 from infrastructure.readmodels.tables import ProjectionTables
 
 log = structlog.get_logger("tradestate.projections")
-
-RETRY_SECONDS = 1.0
 #: Local tracking moves kept until the watcher catches up with them.
 MAX_LOCAL_MOVES = 64
 
 
-class ChangeWatcher:
+class ChangeWatcher(Worker):
     def __init__(
         self,
         read: ReadModels,
@@ -51,28 +50,17 @@ class ChangeWatcher:
         *,
         poll: float = 0.1,
     ) -> None:
+        super().__init__("projections-watch")
         self.read = read
         self.tables = tables
         self.publish = publish
         self.wanted = wanted
         self.poll = poll
-        self.wake = threading.Event()
-        self.stopped = threading.Event()
         self._lock = threading.Lock()
         # projection -> ((slot, generation), position up to which its rows are published)
         self._seen: dict[str, tuple[tuple[str, int], int]] = {}
         # projection -> tracking moves (after, upto) the local runner published
         self._local: dict[str, list[tuple[int, int]]] = {}
-        self.thread = threading.Thread(target=self._run, name="projections-watch", daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.wake.set()
-        if self.thread.is_alive():
-            self.thread.join(timeout=10)
 
     def published(self, name: str, after: int, upto: int) -> None:
         """The local runner moved tracking from `after` to `upto` and published its rows."""
