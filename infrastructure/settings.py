@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     ws_ping_interval_seconds: float = 20.0
     ws_ping_timeout_seconds: float = 20.0
     shutdown_timeout_seconds: float = 10.0
+    # Budgets against denial of service (ADR 012): fields selected once fragments
+    # are expanded; bytes of stored events one response may carry; bytes waiting
+    # for one subscriber; bytes of the log one catch-up page reads.
+    graphql_max_fields: int = 2_000
+    max_response_bytes: int = 16 * 1024 * 1024
+    subscription_buffer_bytes: int = 16 * 1024 * 1024
+    catch_up_page_bytes: int = 4 * 1024 * 1024
 
     @classmethod
     def settings_customise_sources(

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from strawberry.extensions import ParserCache, ValidationCache
 
-__all__ = ["CachedParse", "ValidationCache"]
+__all__ = ["CachedParse", "CheckedValidation"]
 
 
 class CachedParse(ParserCache):
@@ -28,3 +28,14 @@ class CachedParse(ParserCache):
             else:
                 context.graphql_document = document
         yield
+
+
+class CheckedValidation(ValidationCache):
+    """strawberry's ValidationCache, skipped when an earlier check (limits.DocumentCost)
+    already refused the document: validating a fragment bomb is what must not run."""
+
+    def on_validate(self) -> Iterator[None]:
+        if self.execution_context.pre_execution_errors is not None:
+            yield
+            return
+        yield from super().on_validate()

@@ -1,6 +1,8 @@
-"""Limits: list arguments capped (refused beyond, never clamped), document size
-limited by depth, aliases and tokens, text limited to what every store can hold.
-The request body size is capped by the Litestar app (`request_max_body_size`)."""
+"""Limits: list arguments capped (refused beyond, never clamped), documents limited
+by tokens, aliases and their expanded cost (fields and depth through fragment
+spreads, measured in linear time before validation: interfaces/api/cost.py), text
+limited to what every store can hold. The request body size is capped by the
+Litestar app (`request_max_body_size`)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError, StringValueNode, Visitor, visit
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter
 from strawberry.extensions.base_extension import SchemaExtension
 
 from application.inputs import MAX_QUOTES_PER_BATCH
 from domain.errors import BadInput
 from infrastructure.settings import Settings
+from interfaces.api.cost import FragmentCycle, document_cost
 
 MAX_LIMIT = 1_000
 MAX_THROTTLE_MS = 60_000
@@ -93,9 +96,46 @@ class PlainText(SchemaExtension):
         yield
 
 
+class DocumentCost(SchemaExtension):
+    """Refuse a document whose expanded cost is over the budget, or whose fragments
+    form a cycle, before validation (which follows spreads without memo) and before
+    any resolver: the analysis is linear in the document's size (cost.py)."""
+
+    def __init__(self, *, max_depth: int, max_fields: int) -> None:
+        super().__init__()
+        self.max_depth = max_depth
+        self.max_fields = max_fields
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None and context.pre_execution_errors is None:
+            problem = self.problem(context.graphql_document)
+            if problem is not None:
+                # Set here, validation is skipped (document_cache.CheckedValidation).
+                error = GraphQLError(problem, extensions={"code": "BAD_USER_INPUT"})
+                context.pre_execution_errors = [error]
+        yield
+
+    def problem(self, document: Any) -> str | None:
+        try:
+            cost = document_cost(document, cap=self.max_fields + 1)
+        except FragmentCycle as cycle:
+            return str(cycle)
+        except RecursionError:
+            return "the document nests too deeply"
+        if cost.fields > self.max_fields:
+            return (
+                f"the document selects more than {self.max_fields} fields once its "
+                "fragments are expanded"
+            )
+        if cost.depth > self.max_depth:
+            return f"the document nests fields {cost.depth} deep; at most {self.max_depth}"
+        return None
+
+
 def document_limits(settings: Settings) -> list[SchemaExtension]:
     return [
-        QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        DocumentCost(max_depth=settings.graphql_max_depth, max_fields=settings.graphql_max_fields),
         MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
         MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         PlainText(),

@@ -10,7 +10,7 @@ from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types.graphql import OperationType
 
 from infrastructure.settings import Settings
-from interfaces.api.document_cache import CachedParse, ValidationCache
+from interfaces.api.document_cache import CachedParse, CheckedValidation
 from interfaces.api.errors import ErrorCodes, log_unexpected
 from interfaces.api.execution import ExecutionContext
 from interfaces.api.limits import document_limits
@@ -42,6 +42,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
-        extensions=[*document_limits(settings), CachedParse, ValidationCache, ErrorCodes],
+        extensions=[*document_limits(settings), CachedParse, CheckedValidation, ErrorCodes],
         execution_context_class=ExecutionContext,
     )

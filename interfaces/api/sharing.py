@@ -54,6 +54,10 @@ log = get_logger("tradestate.api")
 #: Subscription fields whose stream depends on these arguments is not shared.
 PRIVATE_ARGUMENTS = {"events": {"after"}}
 
+#: Tokens parsed to plan a subscription: a longer document is not planned (strawberry
+#: refuses it by graphql_max_tokens), so no unbounded parse runs on the event loop.
+PLAN_MAX_TOKENS = 20_000
+
 NEXT = "next"
 ERROR = "error"
 
@@ -75,7 +79,7 @@ class Plan:
 @lru_cache(maxsize=1_024)
 def _parsed(query: str) -> tuple[DocumentNode, str] | None:
     try:
-        document = parse(query)
+        document = parse(query, max_tokens=PLAN_MAX_TOKENS)
     except GraphQLError:
         return None
     return document, print_ast(document)
