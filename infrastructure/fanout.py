@@ -32,6 +32,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import anyio
 
 from infrastructure.logging import get_logger
+from infrastructure.pages import ByteBudget, OverBudget, read_page, stored_bytes
 
 log = get_logger(__name__)
 
@@ -91,11 +92,14 @@ class LogEntry:
 
 
 class _Buffer:
-    """A subscriber's bounded FIFO, filled on the loop thread."""
+    """A subscriber's FIFO, bounded in entries and in stored bytes (one entry is
+    always taken), filled on the loop thread."""
 
-    def __init__(self, accept: Callable[[Any], bool], size: int) -> None:
+    def __init__(self, accept: Callable[[Any], bool], size: int, max_bytes: int) -> None:
         self.accept = accept
         self.size = size
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self.items: deque[LogEntry] = deque()
         self.ready = asyncio.Event()
         self.overflowed = False
@@ -104,13 +108,22 @@ class _Buffer:
         """Queue the entry if it is wanted; False when the buffer is full."""
         if not self.accept(entry.notification):
             return True
-        if len(self.items) >= self.size:
+        size = stored_bytes(entry.notification)
+        if len(self.items) >= self.size or (self.items and self.bytes + size > self.max_bytes):
             self.overflowed = True
+            self.items.clear()  # the subscriber is closed: what waited goes with it
+            self.bytes = 0
             self.ready.set()
             return False
         self.items.append(entry)
+        self.bytes += size
         self.ready.set()
         return True
+
+    def take(self) -> LogEntry:
+        entry = self.items.popleft()
+        self.bytes -= stored_bytes(entry.notification)
+        return entry
 
 
 class EventHub:
@@ -122,11 +135,15 @@ class EventHub:
         decode: Callable[[Any], Any],
         *,
         buffer_size: int = 1_000,
+        buffer_bytes: int = 16 * 1024 * 1024,
+        page_bytes: int = 1024 * 1024,
         on_overflow: Callable[[], None] | None = None,
     ) -> None:
         self.recorder = recorder
         self.decode = decode
         self.buffer_size = buffer_size
+        self.buffer_bytes = buffer_bytes
+        self.page_bytes = page_bytes
         self.on_overflow = on_overflow
         self.dispatched = 0
         self._buffers: set[_Buffer] = set()
@@ -212,17 +229,26 @@ class EventHub:
             self.dispatched = notification.id
 
     def _read(self, after: int, topics: Sequence[str]) -> tuple[list[LogEntry], int]:
-        """Stored notifications after `after` (one page) and how far the page covers."""
+        """Stored notifications after `after` (one page, bounded in rows and in bytes:
+        a catch-up holds one page at a time) and how far the page covers."""
         head = self.recorder.max_notification_id() or 0
         if head <= after:
             return [], after
-        page = self.recorder.select_notifications(
-            start=after + 1, limit=PAGE_SIZE, stop=head, topics=topics
-        )
+
+        def read(start: int, count: int) -> Sequence[Any]:
+            return self.recorder.select_notifications(
+                start=start + 1, limit=count, stop=head, topics=topics
+            )
+
+        try:
+            page = read_page(read, after, PAGE_SIZE, ByteBudget(self.page_bytes))
+            full = len(page) == PAGE_SIZE
+        except OverBudget as over:
+            page, full = over.page or [over.refused], True
         entries = [LogEntry(n, self.decode) for n in page]
         for entry in entries:
             _ = entry.value  # decode on the worker thread, not the loop
-        covered = entries[-1].sequence if len(entries) == PAGE_SIZE else head
+        covered = entries[-1].sequence if full else head
         return entries, covered
 
     async def follow(
@@ -245,20 +271,20 @@ class EventHub:
                 if self.dispatched <= covered:
                     # The follower has handed over nothing past `covered`: join it now,
                     # on the loop thread, before it can hand over anything more.
-                    buffer = _Buffer(accept, self.buffer_size)
+                    buffer = _Buffer(accept, self.buffer_size, self.buffer_bytes)
                     self._buffers.add(buffer)
             last = covered
             while True:
                 await buffer.ready.wait()
                 if buffer.overflowed:
                     raise Overflowed(
-                        f"more than {self.buffer_size} events were waiting for this "
-                        "subscriber; it was closed",
+                        f"more than {self.buffer_size} events or {self.buffer_bytes} bytes "
+                        "were waiting for this subscriber; it was closed",
                         last,
                     )
                 buffer.ready.clear()
                 while buffer.items:
-                    entry = buffer.items.popleft()
+                    entry = buffer.take()
                     if entry.sequence > last:
                         last = entry.sequence
                         yield entry

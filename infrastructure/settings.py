@@ -85,9 +85,9 @@ class Settings(BaseSettings):
     # are expanded; bytes of stored events one response may carry; bytes waiting
     # for one subscriber; bytes of the log one catch-up page reads.
     graphql_max_fields: int = 2_000
-    max_response_bytes: int = 16 * 1024 * 1024
-    subscription_buffer_bytes: int = 16 * 1024 * 1024
-    catch_up_page_bytes: int = 4 * 1024 * 1024
+    max_response_bytes: int = 4 * 1024 * 1024
+    subscription_buffer_bytes: int = 2 * 1024 * 1024
+    catch_up_page_bytes: int = 1024 * 1024
 
     @classmethod
     def settings_customise_sources(

@@ -47,7 +47,10 @@ def create_app(system: Any, settings: Settings) -> Litestar:
     )
 
     transport_ws, legacy_ws = handler_classes(
-        Executions(buffer_size=settings.subscription_buffer_size)
+        Executions(
+            buffer_size=settings.subscription_buffer_size,
+            buffer_bytes=settings.subscription_buffer_bytes,
+        )
     )
 
     class TradestateGraphQL(CodedHttpErrors, base):  # type: ignore[valid-type,misc]

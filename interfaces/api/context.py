@@ -46,6 +46,8 @@ class Api:
             self.app.recorder,
             lambda notification: to_event(self.app.mapper, notification),
             buffer_size=settings.subscription_buffer_size,
+            buffer_bytes=settings.subscription_buffer_bytes,
+            page_bytes=settings.catch_up_page_bytes,
             on_overflow=SUBSCRIBERS_CLOSED_SLOW.labels("events").inc,
         )
         self.changes = ChangeHub(buffer_size=settings.subscription_buffer_size)

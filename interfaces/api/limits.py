@@ -6,7 +6,9 @@ Litestar app (`request_max_body_size`)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from graphql import GraphQLError, StringValueNode, Visitor, visit
@@ -15,6 +17,7 @@ from strawberry.extensions.base_extension import SchemaExtension
 
 from application.inputs import MAX_QUOTES_PER_BATCH
 from domain.errors import BadInput
+from infrastructure.pages import ByteBudget
 from infrastructure.settings import Settings
 from interfaces.api.cost import FragmentCycle, document_cost
 
@@ -133,10 +136,34 @@ class DocumentCost(SchemaExtension):
         return None
 
 
+_response_budget: ContextVar[ByteBudget | None] = ContextVar("response_budget", default=None)
+
+
+class ResponseBytes(SchemaExtension):
+    """One byte budget per operation, shared by all its fields (ten aliases of
+    `events` share one): resolvers run in tasks copied from this context."""
+
+    def __init__(self, *, max_bytes: int) -> None:
+        super().__init__()
+        self.max_bytes = max_bytes
+
+    def on_execute(self) -> Iterator[None]:
+        token = _response_budget.set(ByteBudget(self.max_bytes))
+        yield
+        with contextlib.suppress(ValueError):  # set in another context: nothing to undo
+            _response_budget.reset(token)
+
+
+def response_budget(max_bytes: int) -> ByteBudget:
+    """The running operation's byte budget (a fresh one outside an operation)."""
+    return _response_budget.get() or ByteBudget(max_bytes)
+
+
 def document_limits(settings: Settings) -> list[SchemaExtension]:
     return [
         DocumentCost(max_depth=settings.graphql_max_depth, max_fields=settings.graphql_max_fields),
         MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
         MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         PlainText(),
+        ResponseBytes(max_bytes=settings.max_response_bytes),
     ]

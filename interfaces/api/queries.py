@@ -10,13 +10,15 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
+from domain.errors import BadInput
 from infrastructure.eventlog import aggregate_notifications
+from infrastructure.pages import ByteBudget, OverBudget, read_page
 from interfaces.api import convert, types
 from interfaces.api.auth import CanRead
 from interfaces.api.context import Api
 from interfaces.api.events import to_event, topics_for
 from interfaces.api.inputs import parse_id
-from interfaces.api.limits import check_limit, check_list, check_min_sequence
+from interfaces.api.limits import check_limit, check_list, check_min_sequence, response_budget
 
 MIN_SEQUENCE = "Wait (bounded) until the read model has applied this sequence."
 MinSequence = Annotated[int | None, strawberry.argument(description=MIN_SEQUENCE)]
@@ -217,7 +219,8 @@ class Query:
         check_list(types_, "types")
         topics = topics_for(types_)
         aggregate = None if aggregate_id is None else parse_id(aggregate_id, "aggregateId")
-        return await api.run(_event_page, api, max(after, 0), limit, topics, aggregate)
+        budget = response_budget(api.settings.max_response_bytes)
+        return await api.run(_event_page, api, max(after, 0), limit, topics, aggregate, budget)
 
     @read_field(description="Version, store, log head and each projection's progress.")
     async def system_status(self, info: Info) -> types.SystemStatus:
@@ -244,17 +247,36 @@ def _prices(api: Api, instruments: set[str]) -> dict[str, Any]:
 
 
 def _event_page(
-    api: Api, after: int, limit: int, topics: tuple[str, ...], aggregate: UUID | None
+    api: Api,
+    after: int,
+    limit: int,
+    topics: tuple[str, ...],
+    aggregate: UUID | None,
+    budget: ByteBudget,
 ) -> types.EventPage:
     recorder = api.app.recorder
     head = api.head_sequence()
-    if aggregate is not None:
-        found = aggregate_notifications(
-            recorder, aggregate, after=after, limit=limit, topics=topics
-        )
-        found = [n for n in found if n.id <= head]
-    else:
-        found = list(recorder.select_notifications(after + 1, limit, stop=head, topics=topics))
+
+    def read(start: int, count: int) -> list[Any]:
+        if aggregate is not None:
+            rows = aggregate_notifications(
+                recorder, aggregate, after=start, limit=count, topics=topics
+            )
+            return [n for n in rows if n.id <= head]
+        return list(recorder.select_notifications(start + 1, count, stop=head, topics=topics))
+
+    try:
+        found = read_page(read, after, limit, budget)
+    except OverBudget as over:
+        if over.page or budget.used:
+            raise BadInput(
+                f"the events asked for exceed this response's budget of {budget.limit} bytes "
+                f"({len(over.page)} more fit); ask for fewer (limit) or fewer aliases, "
+                "and page on with after",
+                field="limit",
+            ) from None
+        found = [over.refused]  # one event larger than the whole budget: alone, it is served
+        budget.used = budget.limit
     return types.EventPage(events=[to_event(api.app.mapper, n) for n in found], head_sequence=head)
 
 

@@ -124,9 +124,10 @@ def encode(result: Any) -> str:
     return orjson.dumps(payload).decode()
 
 
-def _slow_error(size: int) -> str:
+def _slow_error(size: int, max_bytes: int) -> str:
     error = {
-        "message": f"more than {size} messages were waiting for this subscriber; it was closed; "
+        "message": f"more than {size} messages or {max_bytes} bytes were waiting for this "
+        "subscriber; it was closed; "
         "resubscribe (with after: <the last sequence you received>, for events)",
         "extensions": {"code": "UNAVAILABLE"},
     }
@@ -134,26 +135,40 @@ def _slow_error(size: int) -> str:
 
 
 class Member:
-    """One client operation's place in an execution: a bounded queue of encoded
-    payloads, drained by the client's own task."""
+    """One client operation's place in an execution: a queue of encoded payloads
+    bounded in messages and in bytes (one message is always taken), drained by the
+    client's own task."""
 
-    def __init__(self, field: str, size: int) -> None:
+    def __init__(self, field: str, size: int, max_bytes: int = 2 * 1024 * 1024) -> None:
         self.size = size
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self.items: deque[tuple[str, Any]] = deque()
         self.ready = asyncio.Event()
+        self.room = asyncio.Event()
+        self.room.set()
         self.overflowed = False
         self.finished = False
         self.delivered = MESSAGES_DELIVERED.labels(field)
 
     def offer(self, kind: str, payload: Any) -> bool:
         """Queue a message; False (and the member overflowed) when its queue is full."""
-        if len(self.items) >= self.size:
+        size = len(payload) if isinstance(payload, str) else 0
+        if len(self.items) >= self.size or (self.items and self.bytes + size > self.max_bytes):
             self.overflowed = True
             self.ready.set()
             return False
         self.items.append((kind, payload))
+        self.bytes += size
+        if self.bytes >= self.max_bytes or len(self.items) >= self.size:
+            self.room.clear()
         self.ready.set()
         return True
+
+    def _taken(self, payload: Any) -> None:
+        self.bytes -= len(payload) if isinstance(payload, str) else 0
+        if self.bytes < self.max_bytes and len(self.items) < self.size:
+            self.room.set()
 
     def finish(self) -> None:
         self.finished = True
@@ -166,12 +181,13 @@ class Member:
             self.ready.clear()
             while self.items:
                 kind, payload = self.items.popleft()
+                self._taken(payload)
                 yield kind, payload
                 if kind == NEXT:
                     self.delivered.inc()
             if self.overflowed:
                 SUBSCRIBERS_CLOSED_SLOW.labels("shared").inc()
-                yield NEXT, _slow_error(self.size)
+                yield NEXT, _slow_error(self.size, self.max_bytes)
                 return
             if self.finished:
                 return
@@ -210,6 +226,10 @@ class Execution:
             self._on_end(self)
             self._on_end = None
 
+    async def _room(self) -> None:
+        for member in list(self.members):
+            await member.room.wait()
+
     def _offer(self, kind: str, payload: Any) -> None:
         for member in list(self.members):
             if not member.offer(kind, payload):
@@ -223,6 +243,10 @@ class Execution:
             first = True
             try:
                 async for result in results:
+                    if not self.plan.shared:
+                        # Run alone (an `events` catch-up): read the log no faster than
+                        # the client takes it, so it holds one page and one queue at most.
+                        await self._room()
                     if first and isinstance(result, PreExecutionError):
                         self._ended()
                         self._offer(ERROR, [e.formatted for e in result.errors or ()])
@@ -255,8 +279,9 @@ class Execution:
 class Executions:
     """The process's shared executions, by plan key."""
 
-    def __init__(self, *, buffer_size: int) -> None:
+    def __init__(self, *, buffer_size: int, buffer_bytes: int = 2 * 1024 * 1024) -> None:
         self.buffer_size = buffer_size
+        self.buffer_bytes = buffer_bytes
         self._shared: dict[Any, Execution] = {}
 
     @property
@@ -266,7 +291,7 @@ class Executions:
     async def run(self, plan: Plan, source: Source) -> AsyncIterator[tuple[str, Any]]:
         """The messages of `plan` for one client: joined to the shared execution of
         its key (started with `source` when there is none yet), or run alone."""
-        member = Member(plan.field, self.buffer_size)
+        member = Member(plan.field, self.buffer_size, self.buffer_bytes)
         execution = self._shared.get(plan.key) if plan.shared else None
         if execution is None:
             execution = Execution(plan, source, self._forget if plan.shared else None)
