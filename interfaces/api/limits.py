@@ -132,7 +132,7 @@ class DocumentCost(SchemaExtension):
                 "fragments are expanded"
             )
         if cost.depth > self.max_depth:
-            return f"the document nests fields {cost.depth} deep; at most {self.max_depth}"
+            return f"the document's depth is {cost.depth}; at most {self.max_depth}"
         return None
 
 

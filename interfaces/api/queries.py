@@ -268,7 +268,7 @@ def _event_page(
     try:
         found = read_page(read, after, limit, budget)
     except OverBudget as over:
-        if over.page or budget.used:
+        if over.page or budget.used or over.refused is None:
             raise BadInput(
                 f"the events asked for exceed this response's budget of {budget.limit} bytes "
                 f"({len(over.page)} more fit); ask for fewer (limit) or fewer aliases, "

@@ -67,7 +67,7 @@ def test_the_check_refuses_with_a_reason() -> None:
     assert "cycle" in (check.problem(parse(fragment_cycle(5))) or "")
     assert check.problem(parse(get_introspection_query(descriptions=True))) is None
     deep = "query { " + "positions { " * 12 + "instrument" + " }" * 13
-    assert "12 deep" in (check.problem(parse(deep)) or "")
+    assert "depth is 12" in (check.problem(parse(deep)) or "")
 
 
 def _seconds(document: object) -> float:
