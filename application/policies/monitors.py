@@ -13,8 +13,7 @@ places its exit order exactly once, whatever is re-evaluated.
 
 One refinement keeps re-evaluation honest for trailing stops: a monitor is only
 evaluated on quotes logged after its latest water-mark move, since an older,
-lower price must not be compared with a mark set later. Marks this copy moves
-itself (after its start-up) need no such floor: it reads the log in order.
+lower price must not be compared with a mark set later.
 """
 
 from __future__ import annotations
@@ -43,7 +42,6 @@ class MonitorPolicy:
         # instrument -> monitor id -> evaluate only quotes logged after this id
         self.active: dict[str, dict[UUID, int]] = {}
         self._floor: dict[UUID, int] = {}
-        self._recovered_until = 0
 
     def recover(self) -> int:
         """Scan the Monitor events; resume at the oldest ACTIVE monitor's arming."""
@@ -59,7 +57,6 @@ class MonitorPolicy:
             else:
                 armed_at.pop(monitor_id, None)
         self._floor = {m: floor[m] for m in armed_at if m in floor}
-        self._recovered_until = until
         self.active = {}
         return min(armed_at.values()) - 1 if armed_at else until
 
@@ -73,8 +70,6 @@ class MonitorPolicy:
             after = max(notification.id, self._floor.pop(event.originator_id, 0))
             self.active.setdefault(event.instrument, {})[event.originator_id] = after
         elif topic == topics.MONITOR_MARK_MOVED:
-            if notification.id > self._recovered_until:
-                return  # moved by this copy, on a quote it has evaluated already
             for monitors in self.active.values():
                 if event.originator_id in monitors:
                     monitors[event.originator_id] = notification.id
