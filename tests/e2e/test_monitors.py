@@ -96,7 +96,10 @@ def test_a_stop_armed_on_plain_serve_fires_on_ingested_quotes(tmp_path: Path) ->
         ingest(server, "99", "96")
         time.sleep(1.0)  # evaluated, and nothing crossed yet
         assert triggered(server, monitor_id) is None
+        crossed = time.monotonic()
         ingest(server, "94.5", "94", "93")
+        eventually(lambda: triggered(server, monitor_id))
+        print(f"stop crossed -> TRIGGERED in the read model: {time.monotonic() - crossed:.3f} s")
         assert_fired_once(server, monitor_id, at_most="94.5")
         ingest(server, "90", "89")  # later quotes do not fire it again
         time.sleep(1.0)
