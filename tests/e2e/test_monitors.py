@@ -2,7 +2,8 @@
 a monitor armed over GraphQL on a plain `tradestate serve` (no --demo) triggers on
 quotes sent by `ingestQuotes`, with one MonitorTriggered and one MARKET exit order
 `monitor-<id>`; the same with a `worker` and two servers on PostgreSQL (whichever
-process holds the policy's lock evaluates). Crashes: tests/integration/test_monitor_crash.py."""
+process holds the policy's lock evaluates), and a server taking over from a worker
+killed (SIGKILL) while it held that lock. More crashes: tests/integration/test_monitor_crash.py."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
+from infrastructure.database import DatabaseUrl
 from tests.e2e.server import ROOT, Server, environment, running_server
 from tests.integration.conftest import fresh_postgres_database
 
@@ -141,3 +145,38 @@ def test_a_stop_fires_once_with_a_worker_and_two_servers_on_postgres(
         finally:
             worker.send_signal(signal.SIGTERM)
             assert worker.wait(timeout=30) == 0
+
+
+def monitor_lock_held(url: str) -> bool:
+    """Whether some session holds the monitor policy's advisory lock (ADR 013)."""
+    params = DatabaseUrl(url).postgres_params()
+    params.pop("schema")
+    params.pop("password")
+    key = zlib.crc32(b"tradestate:policy:monitor-policy")
+    with psycopg.connect(**params) as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid = 0 AND objid = %s::bigint::oid",
+            (key,),
+        ).fetchone()
+    return bool(row and row[0])
+
+
+@pytest.mark.postgres
+def test_a_server_takes_over_the_monitors_of_a_killed_worker(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    with fresh_postgres_database(postgres_url) as url:
+        worker = start_worker(url)
+        try:
+            eventually(lambda: monitor_lock_held(url), timeout=60)  # the worker evaluates
+            with running_server(tmp_path, db=url) as server:
+                monitor_id = open_long_with_stop(server)
+                worker.send_signal(signal.SIGKILL)
+                assert worker.wait(timeout=30) == -signal.SIGKILL
+                ingest(server, "96", "94", "93")
+                assert_fired_once(server, monitor_id, at_most="94")
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
