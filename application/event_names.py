@@ -14,10 +14,19 @@ from domain.monitors import Monitor
 from domain.orders import Order
 from domain.positions import Position
 from domain.quotes import Quotes
-from domain.reconciliation import Reconciliation
+from domain.reconciliation import Reconciliation, ReconciliationRequest
 from domain.signals import Signal
 
-AGGREGATES = (Order, Fill, Position, Signal, Monitor, Quotes, Reconciliation)
+AGGREGATES = (
+    Order,
+    Fill,
+    Position,
+    Signal,
+    Monitor,
+    Quotes,
+    Reconciliation,
+    ReconciliationRequest,
+)
 _BASES = {"Event", "Created"}  # bases the aggregates never record
 
 

@@ -38,3 +38,10 @@ class NotificationLookup(Protocol):
     """The recorder's indexed look-up of an aggregate's first event's sequence."""
 
     def first_sequence(self, originator_id: UUID) -> int | None: ...
+
+
+class BrokerPresence(Protocol):
+    """Whether some process (this one or another on the same store) runs a broker
+    and takes reconciliation requests."""
+
+    def available(self) -> bool: ...

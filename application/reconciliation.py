@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
@@ -29,12 +30,19 @@ class ReconciliationCommands(MonitorCommands):
         return retrying(lambda: self._reconcile(chosen, broker))
 
     def _reconcile(
-        self, policy: ReconciliationPolicy, broker: dict[PositionKey, Decimal]
+        self,
+        policy: ReconciliationPolicy,
+        broker: dict[PositionKey, Decimal],
+        request_id: UUID | None = None,
     ) -> ReconciliationResult:
         keys = set(self.position_directory.keys() if self.position_directory else []) | set(broker)
         positions = {key: self.position(*key) for key in keys}
         local = {key: p.quantity for key, p in positions.items() if p.quantity != 0}
-        run = Reconciliation(policy=policy.value)
+        run = (
+            Reconciliation(policy=policy.value)
+            if request_id is None
+            else Reconciliation.answering(request_id, policy.value)
+        )
         adjusted: list[Aggregate] = []
         for mismatch in find_mismatches(local, broker):
             run.record(mismatch)

@@ -8,14 +8,14 @@ from typing import Any, ClassVar
 
 from application.ports import BrokerPositions, Clock, MarketPrices, PositionDirectory, utc_now
 from application.quotes import QuoteCommands
-from application.reconciliation import ReconciliationCommands
+from application.reconciliation_requests import RemoteReconciliationCommands
 from domain.monitors import Monitor
 from domain.orders import Order
 from domain.positions import Position
 from domain.signals import Signal
 
 
-class TradingApplication(QuoteCommands, ReconciliationCommands):
+class TradingApplication(QuoteCommands, RemoteReconciliationCommands):
     """Commands are methods; each validates, loads, acts and saves atomically."""
 
     name = "tradestate"

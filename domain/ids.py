@@ -31,3 +31,8 @@ def signal_order_client_id(signal_id: UUID) -> str:
 
 def monitor_order_client_id(monitor_id: UUID) -> str:
     return f"monitor-{monitor_id}"
+
+
+def requested_reconciliation_id(request_id: UUID) -> UUID:
+    """The run that answers a ReconciliationRequest: one per request, whoever runs it."""
+    return uuid5(NAMESPACE, f"reconciliation:{request_id}")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.ids import requested_reconciliation_id
 from domain.money import CONTEXT
 from domain.values import ReconciliationPolicy
 
@@ -46,6 +49,11 @@ class Reconciliation(Aggregate):
         self.completed = False
         self.corrected = False
 
+    @classmethod
+    def answering(cls, request_id: UUID, policy: str) -> Reconciliation:
+        """The one run that answers a ReconciliationRequest (its id derives from it)."""
+        return cls._create(cls.Started, id=requested_reconciliation_id(request_id), policy=policy)
+
     def record(self, mismatch: Mismatch) -> None:
         self._mismatch_detected(
             account=mismatch.account,
@@ -80,3 +88,18 @@ class Reconciliation(Aggregate):
     def complete(self, corrected: bool) -> None:
         self.completed = True
         self.corrected = corrected
+
+
+class ReconciliationRequest(Aggregate):
+    """An on-demand run asked for by a process without the broker; the process that
+    holds it runs it (as the Reconciliation whose id derives from this one's) unless
+    the deadline, when the asker stops waiting, has passed."""
+
+    class Requested(Aggregate.Created):
+        policy: str
+        deadline: datetime
+
+    @event(Requested)
+    def __init__(self, policy: str, deadline: datetime) -> None:
+        self.policy = ReconciliationPolicy(policy)
+        self.deadline = deadline

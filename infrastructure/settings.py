@@ -43,6 +43,8 @@ class Settings(BaseSettings):
 
     reconcile_interval_seconds: float = 30.0
     reconcile_policy: Literal["ALERT", "AUTO_CORRECT"] = "ALERT"
+    # How long `reconcile` waits for the process holding the broker to record the run.
+    reconcile_request_timeout_seconds: float = 10.0
 
     # The engine (application/engine): feed, strategy, risk, paper broker, monitors.
     engine_instruments: list[str] = Field(default_factory=lambda: ["AAPL", "MSFT", "BTC-USD"])

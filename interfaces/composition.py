@@ -8,12 +8,15 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from application.policies.monitors import MonitorPolicy
+from application.policies.reconciliation import ReconciliationRequests
 from application.ports import BrokerPositions, Clock, MarketPrices, PositionDirectory, utc_now
 from application.trading import TradingApplication
 from infrastructure.compatibility import check_compatibility
 from infrastructure.database import DatabaseUrl, make_engine
 from infrastructure.eventstore import event_store_env
 from infrastructure.migrate import upgrade
+from infrastructure.policies import PolicyThread, StoreLock, store_lock
 from infrastructure.projections import ProjectionGroup
 from infrastructure.readmodels.queries import ReadModels
 from infrastructure.settings import Settings
@@ -27,9 +30,20 @@ class System:
     app: TradingApplication
     read: ReadModels
     projections: ProjectionGroup
+    monitors: PolicyThread
+    reconciler: PolicyThread
     closers: list[Any] = field(default_factory=list)
 
+    def start_policies(self) -> None:
+        """Evaluate monitors here (when no other process on the store does), and take
+        reconciliation requests when this process has a broker. Idempotent."""
+        self.monitors.start()
+        if self.app.broker is not None:
+            self.reconciler.start()
+
     def close(self) -> None:
+        self.monitors.stop()
+        self.reconciler.stop()
         for closer in reversed(self.closers):
             closer()
         if self.projections.running:
@@ -72,6 +86,8 @@ def build_system(
         stale_after=settings.stale_after_seconds,
         advisory_locks=url.is_postgres,
     )
+    reconciler_lock = store_lock(url, engine, ReconciliationRequests.name)
+    app.broker_presence = LockPresence(reconciler_lock)
     return System(
         settings=settings,
         url=url,
@@ -79,4 +95,22 @@ def build_system(
         app=app,
         read=ReadModels(engine),
         projections=projections,
+        monitors=PolicyThread(
+            app.recorder, MonitorPolicy(app), store_lock(url, engine, MonitorPolicy.name)
+        ),
+        reconciler=PolicyThread(
+            app.recorder,
+            ReconciliationRequests(app),
+            reconciler_lock,
+        ),
     )
+
+
+@dataclass(frozen=True)
+class LockPresence:
+    """A broker is somewhere when some process holds the reconciliation-requests lock."""
+
+    lock: StoreLock
+
+    def available(self) -> bool:
+        return self.lock.held_anywhere()

@@ -10,8 +10,8 @@ from application.engine.expiry import ExpirySweeper
 from application.engine.feed import QuoteFeed
 from application.engine.handler import SignalHandler
 from application.engine.market import LastPrices, LogPositionDirectory
-from application.engine.monitors import MonitorPolicy, Protection
 from application.engine.orders import OpenOrders
+from application.engine.protection import Protection, ProtectionPolicy
 from application.engine.risk import RiskLimits
 from application.engine.runner import Engine, EngineHost
 from application.engine.strategy import Strategy, StrategyConfig, load_strategy
@@ -34,7 +34,9 @@ def build_engine(
 
     Where the application has no broker, position directory or market prices yet,
     the engine lends it its own (the paper broker, the log's positions, the feed's
-    last prices), so `reconcile` and `arm_monitor` work while it runs.
+    last prices), so `reconcile` and `arm_monitor` work while it runs, and starts
+    the host's policies: the monitor policy (unless another process on the store
+    runs it) and the runner of reconciliations requested by broker-less processes.
     """
 
     config = EngineConfig.from_settings(settings)
@@ -61,6 +63,9 @@ def build_engine(
         app.position_directory = LogPositionDirectory(app)
     if app.market_prices is None:
         app.market_prices = prices
+    start_policies = getattr(system, "start_policies", None)
+    if start_policies is not None:
+        start_policies()  # monitors evaluated, and requested reconciliations run, here
     orders = OpenOrders(app)
     limits = RiskLimits(
         min_strength=config.min_strength,
@@ -94,7 +99,7 @@ def build_engine(
         ),
         broker=broker,
         orders=orders,
-        monitors=MonitorPolicy(
+        protection=ProtectionPolicy(
             app, Protection(config.stop_loss_fraction, config.take_profit_fraction)
         ),
         sweeper=ExpirySweeper(app),

@@ -10,8 +10,10 @@ Modules, each small and named for what it holds:
   applies them (auto-accept or reject with the reason), the open-order book it
   consults;
 - `log` — following the event log (catch-up, then live) from a position;
-- `monitors`, `expiry`, `market` — log-following policies: monitor evaluation,
-  PENDING-signal expiry, latest prices and known positions;
+- `protection`, `expiry`, `market` — log-following policies: stops armed on
+  opened positions, PENDING-signal expiry, latest prices and known positions
+  (monitors themselves are evaluated by `application.policies.monitors`, in
+  every deployment);
 - `broker`, `feed` — the ports a broker adapter and a market-data feed implement;
 - `runner` — the asyncio `Engine` (built by `interfaces.engine.build_engine`).
 """

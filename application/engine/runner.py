@@ -1,6 +1,7 @@
 """The live runner: feed → ingest (batched) → strategy → signal handler, with the
-paper broker, the monitor policy, the open-order book and the expiry sweeper
-following the event log, and reconciliation on a timer.
+paper broker, the protection policy, the open-order book and the expiry sweeper
+following the event log, and reconciliation on a timer. Monitors are evaluated
+by the host's monitor policy (application/policies), as in every deployment.
 
 The application is synchronous, so every command runs in a worker thread
 (`asyncio.to_thread`); each log follower has a thread of its own, so the
@@ -29,8 +30,8 @@ from application.engine.feed import QuoteFeed
 from application.engine.handler import SignalHandler
 from application.engine.log import LogConsumer, LogFollower
 from application.engine.market import LastPrices
-from application.engine.monitors import MonitorPolicy
 from application.engine.orders import OpenOrders
+from application.engine.protection import ProtectionPolicy
 from application.engine.strategy import Strategy
 from application.inputs import QuoteInput
 from application.trading import TradingApplication
@@ -72,14 +73,14 @@ class Engine:
     handler: SignalHandler
     broker: EngineBroker
     orders: OpenOrders
-    monitors: MonitorPolicy
+    protection: ProtectionPolicy
     sweeper: ExpirySweeper
     prices: LastPrices
     closers: list[Callable[[], None]] = field(default_factory=list)
     counters: EngineCounters = field(default_factory=EngineCounters)
 
     def __post_init__(self) -> None:
-        consumers: list[LogConsumer] = [self.orders, self.monitors, self.sweeper, self.broker]
+        consumers: list[LogConsumer] = [self.orders, self.protection, self.sweeper, self.broker]
         self.followers = {c.name: LogFollower(self.app.recorder, c) for c in consumers}
         self.feed_finished = threading.Event()
         self._thread: threading.Thread | None = None

@@ -136,7 +136,8 @@ class Mutation:
 
     @write_field(
         description="Compare the broker's positions with ours now; AUTO_CORRECT also adjusts "
-        "ours to the broker's. UNAVAILABLE when no broker is configured."
+        "ours to the broker's. Runs in whichever process holds the broker (e.g. a "
+        "`worker --engine`); UNAVAILABLE when none does or it records no run in time."
     )
     async def reconcile(
         self,
@@ -144,7 +145,12 @@ class Mutation:
         policy: types.ReconciliationPolicy = types.ReconciliationPolicy.ALERT,  # type: ignore[valid-type]
     ) -> types.ReconciliationPayload:
         api = api_of(info)
-        result = await api.command("reconcile", api.app.reconcile, policy.value)
+        result = await api.command(
+            "reconcile",
+            api.app.reconcile_anywhere,
+            policy.value,
+            api.settings.reconcile_request_timeout_seconds,
+        )
         return types.ReconciliationPayload(
             reconciliation=convert.reconciliation_from(result.reconciliation, result.sequence),
             sequence=result.sequence,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from domain.errors import BadInput
+from domain.errors import BadInput, DomainError
 from domain.values import check_symbol, to_decimal
 from infrastructure.broker.book import PaperBook
 from interfaces.cli.options import ConfigOption, DbOption, fail, settings_from
@@ -86,3 +86,38 @@ def set_position(
     finally:
         book.close()
     typer.echo(f"broker position {account}/{instrument}: {before} -> {target}")
+
+
+@app.command()
+def reconcile(
+    policy: Annotated[
+        str, typer.Option("--policy", help="ALERT (record only) or AUTO_CORRECT.")
+    ] = "ALERT",
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Reconcile now, in the process that holds the broker (e.g. a `worker --engine`):
+    the request goes through the store and the run it records is printed. Exit 1 when
+    no process has a broker or none records the run in time."""
+    from interfaces.composition import build_system
+
+    settings = settings_from(db, config)
+    system = build_system(settings)
+    try:
+        result = system.app.reconcile_anywhere(
+            policy.upper(), settings.reconcile_request_timeout_seconds
+        )
+    except (DomainError, ValueError) as error:
+        fail(str(error))
+        return
+    finally:
+        system.close()
+    run = result.reconciliation
+    typer.echo(f"reconciliation {run.id} ({run.policy.value}) at sequence {result.sequence}:")
+    if not run.mismatches:
+        typer.echo("  no mismatches")
+    for m in run.mismatches:
+        typer.echo(
+            f"  {m.account:<12} {m.instrument:<12} ours {m.local_quantity} "
+            f"broker {m.broker_quantity}"
+        )

@@ -44,6 +44,7 @@ def serve(
     engine = None
     try:
         system.projections.start()
+        system.start_policies()
         if demo:
             engine = start_demo_engine(system, settings)
         run_server(system, settings)

@@ -32,6 +32,7 @@ def worker(
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     system.projections.start()
+    system.start_policies()
     runner = None
     if engine:
         from interfaces.engine import build_engine

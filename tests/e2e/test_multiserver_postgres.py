@@ -28,6 +28,7 @@ from tests.integration.conftest import fresh_postgres_database
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow]
 
 PROJECTIONS = len(ALL_PROJECTIONS)
+LOCKS = PROJECTIONS + 1  # one per projection, and the monitor policy's (ADR 013)
 PLACE = "mutation($o: OrderInput!) { placeOrder(input: $o) { order { id } sequence } }"
 FILL = "mutation($f: FillInput!) { recordFill(input: $f) { sequence } }"
 POSITION = 'query($s: Int) { position(instrument: "MULTI", minSequence: $s) { quantity asOf } }'
@@ -100,12 +101,12 @@ def test_two_servers_and_a_worker_share_events_and_projection_duty(postgres_url,
     with fresh_postgres_database(postgres_url) as url:
         worker = start_worker(url)
         try:
-            wait_for_locks(url, PROJECTIONS)  # the worker runs every projection
+            wait_for_locks(url, LOCKS)  # the worker runs every projection and the monitor policy
             with (
                 running_server(tmp_path, db=url) as first,
                 running_server(tmp_path, db=url) as second,
             ):
-                assert advisory_locks(url) == PROJECTIONS  # the servers' runners wait
+                assert advisory_locks(url) == LOCKS  # the servers' runners wait
                 run_load(url, worker, [first, second])
         finally:
             if worker.poll() is None:
@@ -156,7 +157,7 @@ def run_load(url: str, worker: subprocess.Popen[bytes], servers: list[Server]) -
         return last
 
     head = asyncio.run(asyncio.wait_for(scenario(), 120))
-    wait_for_locks(url, PROJECTIONS)  # the servers took the projections over
+    wait_for_locks(url, LOCKS)  # the servers took the projections over
     for server in servers:
         position = server.data(POSITION, {"s": head})["position"]
         assert Decimal(position["quantity"]) == Decimal("0.1") * rounds

@@ -8,7 +8,9 @@ Crash points:
 - after-trigger: right after MonitorTriggered and the exit order committed;
 - after-fill: right after the exit order's fill is recorded, before the paper
   broker's book is updated.
-Exit status 0 once the exit order is FILLED, 3 on timeout.
+Exit status 0 once the exit order is FILLED in the store and in the paper broker's
+book (a restart after `after-fill` finds it FILLED at once, and must not stop the
+engine before the broker has re-applied that fill to its book), 3 on timeout.
 """
 
 from __future__ import annotations
@@ -75,7 +77,8 @@ def main(url: str, csv_path: str, monitor: str, point: str | None) -> int:
     status = 3
     while time.monotonic() < deadline:
         order = app.find(Order, exit_order_id)
-        if order is not None and order.status is OrderStatus.FILLED:
+        booked = {fill["order_id"] for fill in engine.broker.book.fills(limit=100)}
+        if order is not None and order.status is OrderStatus.FILLED and exit_order_id in booked:
             status = 0
             break
         time.sleep(0.05)

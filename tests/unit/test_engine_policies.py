@@ -6,11 +6,12 @@ from decimal import Decimal
 from application.engine.expiry import ExpirySweeper
 from application.engine.handler import SignalHandler
 from application.engine.log import read_log
-from application.engine.monitors import MonitorPolicy, Protection
 from application.engine.orders import OpenOrders
+from application.engine.protection import Protection, ProtectionPolicy
 from application.engine.risk import RiskLimits
 from application.engine.strategy import SignalProposal
 from application.inputs import FillInput, MonitorInput, OrderInput, QuoteInput, SignalInput
+from application.policies.monitors import MonitorPolicy
 from domain.ids import monitor_order_client_id, order_id
 from domain.monitors import Monitor
 from domain.orders import Order
@@ -115,7 +116,7 @@ def test_quotes_before_the_arming_are_not_evaluated(app):
 
 
 def test_protection_arms_a_stop_and_target_on_an_opened_position(app):
-    policy = MonitorPolicy(app, Protection(Decimal("0.01"), Decimal("0.02")))
+    policy = ProtectionPolicy(app, Protection(Decimal("0.01"), Decimal("0.02")))
     start = policy.recover()
     order = app.place_order(OrderInput("sell-1", "AAPL", "SELL", Decimal(5))).order
     app.record_fill(FillInput(order.id, "fill-s", Decimal(5), Decimal(200)))

@@ -1,5 +1,9 @@
 """The monitor policy: evaluate every ACTIVE monitor on every quote of its instrument.
 
+It runs in every deployment (`serve`, `worker`, the demo engine alike), one
+active copy per store (infrastructure/policies.py holds the store-wide lock);
+a second copy would still be harmless, only wasteful: see below.
+
 It follows QuotesIngested and the Monitor events in log order. The set of ACTIVE
 monitors per instrument is rebuilt on start-up from the log's Monitor events;
 following then resumes at the oldest still-ACTIVE monitor's arming, so quotes
@@ -10,75 +14,34 @@ places its exit order exactly once, whatever is re-evaluated.
 One refinement keeps re-evaluation honest for trailing stops: a monitor is only
 evaluated on quotes logged after its latest water-mark move, since an older,
 lower price must not be compared with a mark set later.
-
-Optionally it also protects positions: when a fill opens (or flips) a position
-that has no monitor, it arms a stop-loss and take-profit at fixed fractions of
-the opening price.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
 from application.engine import topics
 from application.engine.log import head, read_log
-from application.inputs import MonitorInput
 from application.trading import TradingApplication
-from domain.errors import DomainError
-from domain.money import sign
-from domain.positions import Position
-from domain.values import MonitorStatus, Side
+from domain.values import MonitorStatus
 
 log = logging.getLogger(__name__)
-
-PRICE_STEP = Decimal("0.00000001")
-
-
-@dataclass(frozen=True)
-class Protection:
-    stop_loss_fraction: Decimal | None = None
-    take_profit_fraction: Decimal | None = None
-
-    @property
-    def enabled(self) -> bool:
-        return self.stop_loss_fraction is not None or self.take_profit_fraction is not None
-
-    def levels(self, quantity: Decimal, price: Decimal) -> tuple[Decimal | None, Decimal | None]:
-        """(stop loss, take profit) around `price` for a position of `quantity`."""
-        direction = Decimal(sign(quantity))
-
-        def level(fraction: Decimal | None, towards: Decimal) -> Decimal | None:
-            if fraction is None:
-                return None
-            return (price * (1 + towards * direction * fraction)).quantize(PRICE_STEP)
-
-        return level(self.stop_loss_fraction, Decimal(-1)), level(
-            self.take_profit_fraction, Decimal(1)
-        )
 
 
 class MonitorPolicy:
     name = "monitor-policy"
 
-    def __init__(self, app: TradingApplication, protection: Protection | None = None) -> None:
+    def __init__(self, app: TradingApplication) -> None:
         self.app = app
-        self.protection = protection or Protection()
-        self.topics: Sequence[str] = (
-            topics.QUOTES,
-            *topics.MONITORS,
-            *((topics.POSITION_FILL_APPLIED,) if self.protection.enabled else ()),
-        )
+        self.topics: Sequence[str] = (topics.QUOTES, *topics.MONITORS)
         # instrument -> monitor id -> evaluate only quotes logged after this id
         self.active: dict[str, dict[UUID, int]] = {}
         self._floor: dict[UUID, int] = {}
-        self._live_after = 0
 
     def recover(self) -> int:
         """Scan the Monitor events; resume at the oldest ACTIVE monitor's arming."""
@@ -94,7 +57,6 @@ class MonitorPolicy:
             else:
                 armed_at.pop(monitor_id, None)
         self._floor = {m: floor[m] for m in armed_at if m in floor}
-        self._live_after = until
         self.active = {}
         return min(armed_at.values()) - 1 if armed_at else until
 
@@ -104,10 +66,7 @@ class MonitorPolicy:
             self._on_quotes(notification)
             return
         event = topics.decode(self.app, notification)
-        if topic == topics.POSITION_FILL_APPLIED:
-            if notification.id > self._live_after:
-                self._protect(event)
-        elif topic == topics.MONITOR_ARMED:
+        if topic == topics.MONITOR_ARMED:
             after = max(notification.id, self._floor.pop(event.originator_id, 0))
             self.active.setdefault(event.instrument, {})[event.originator_id] = after
         elif topic == topics.MONITOR_MARK_MOVED:
@@ -144,25 +103,3 @@ class MonitorPolicy:
                             result.exit_order.client_order_id,
                         )
                     self._forget(monitor_id)
-
-    def _protect(self, event: Any) -> None:
-        after: Decimal = event.quantity_after
-        side = Side(event.side)
-        before = after - (event.quantity if side is Side.BUY else -event.quantity)
-        if after == 0 or (before != 0 and sign(before) == sign(after)):
-            return
-        position = self.app.find(Position, event.originator_id)
-        if position is None or position.monitor_ids or sign(position.quantity) != sign(after):
-            return
-        stop, target = self.protection.levels(after, event.price)
-        try:
-            self.app.arm_monitor(
-                MonitorInput(
-                    instrument=position.instrument,
-                    account=position.account,
-                    stop_loss=stop,
-                    take_profit=target,
-                )
-            )
-        except DomainError as error:
-            log.info("could not protect %s: %s", position.instrument, error)
