@@ -12,7 +12,7 @@ from application.inputs import FillInput, OrderInput
 from application.ports import NotificationLookup
 from application.results import FillResult, OrderResult
 from application.retry import retrying
-from domain.errors import Conflict, DomainError, NotFound
+from domain.errors import DomainError, NotFound
 from domain.fills import Fill
 from domain.ids import fill_id as derive_fill_id
 from domain.ids import position_id
@@ -149,11 +149,10 @@ class OrderCommands(CommandBase):
         return FillResult(order, recorded, position, sequence, fill_sequence)
 
     def _previous_fill(self, previous: Fill, spec: FillInput) -> FillResult:
-        if previous.order_id != spec.order_id:
-            raise Conflict(
-                f"fillId {spec.fill_id!r} was already recorded for order {previous.order_id}",
-                field="fillId",
-            )
+        assert spec.commission is not None
+        previous.check_same_terms(
+            spec.order_id, spec.quantity, spec.price, spec.commission, spec.timestamp
+        )
         order = self.load(Order, previous.order_id)
         position = self.load(Position, previous.position_id)
         lookup = cast(NotificationLookup, self.recorder)
