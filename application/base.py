@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from copy import deepcopy
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ from application.ports import Clock, utc_now
 from domain.errors import NotFound
 
 A = TypeVar("A", bound=Aggregate)
+RecordingObserver = Callable[[Sequence[Recording[UUID]]], None]
 
 # Values a command cannot change in place: a copy may share them (and enum members).
 _IMMUTABLE = frozenset(
@@ -61,6 +63,12 @@ class CommandBase(Application[UUID]):
     default_signal_quantity = Decimal(1)
     # Aggregates later commands load again; others (quote batches) stay out of the cache.
     cached_on_save: ClassVar[tuple[type[Aggregate], ...]] = ()
+    observers: tuple[RecordingObserver, ...] = ()
+
+    def observe(self, observer: RecordingObserver) -> None:
+        """Call `observer` with the recordings of every save once it committed
+        (metrics count appended events this way)."""
+        self.observers = (*self.observers, observer)
 
     def load(self, kind: type[A], aggregate_id: UUID, what: str | None = None) -> A:
         """The aggregate, or NotFound naming it."""
@@ -106,6 +114,8 @@ class CommandBase(Application[UUID]):
                 processing.collect_events(obj)
         processing.saved_kwargs.update(kwargs)
         recordings = self._record(processing)
+        for observer in self.observers:
+            observer(recordings)
         cache = self.repository.cache
         if cache is not None and self.repository.fastforward:
             for aggregate_id, aggregate in processing.aggregates.items():
