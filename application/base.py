@@ -15,6 +15,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Recording
 
 from application.ports import Clock, utc_now
+from application.served import SERVED_TOPICS, served_sequences
 from domain.errors import NotFound
 
 A = TypeVar("A", bound=Aggregate)
@@ -132,6 +133,23 @@ class CommandBase(Application[UUID]):
         if not recordings:
             return self.head_sequence()
         return max(r.notification.id for r in recordings)
+
+    def commit_served(self, *aggregates: Aggregate | None) -> tuple[int, dict[UUID, int]]:
+        """Save atomically; the last sequence appended, and per aggregate the last
+        sequence its read-model row will reflect (its `asOf`)."""
+        recordings = self.save(*aggregates)
+        if not recordings:
+            return self.head_sequence(), {}
+        return max(r.notification.id for r in recordings), served_sequences(recordings)
+
+    def served_as_of(self, *aggregates: Aggregate) -> dict[UUID, int]:
+        """For aggregates read back rather than saved (an idempotent replay): the
+        sequence of each one's last event a read model applies, by the store's index."""
+        lookup = getattr(self.recorder, "last_sequence", None)
+        if lookup is None:
+            return {}
+        found = {a.id: lookup(a.id, SERVED_TOPICS) for a in aggregates}
+        return {key: sequence for key, sequence in found.items() if sequence is not None}
 
     def head_sequence(self) -> int:
         return self.recorder.max_notification_id() or 0
