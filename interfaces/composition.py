@@ -13,6 +13,7 @@ from application.trading import TradingApplication
 from infrastructure.compatibility import check_compatibility
 from infrastructure.database import DatabaseUrl, make_engine
 from infrastructure.eventstore import event_store_env
+from infrastructure.metrics import count_recorded
 from infrastructure.migrate import upgrade
 from infrastructure.projections import ProjectionGroup
 from infrastructure.readmodels.queries import ReadModels
@@ -65,6 +66,7 @@ def build_system(
         default_account=settings.default_account,
         default_signal_quantity=settings.default_signal_quantity,
     )
+    app.observe(count_recorded)
     projections = ProjectionGroup(
         engine,
         app.recorder,

@@ -44,6 +44,7 @@ from strawberry.types.execution import PreExecutionError
 from infrastructure.logging import get_logger
 from infrastructure.metrics import (
     MESSAGES_DELIVERED,
+    MESSAGES_DROPPED,
     SUBSCRIBERS_CLOSED_SLOW,
     SUBSCRIPTION_EXECUTIONS,
     SUBSCRIPTIONS,
@@ -140,11 +141,13 @@ class Member:
         self.overflowed = False
         self.finished = False
         self.delivered = MESSAGES_DELIVERED.labels(field)
+        self.dropped = MESSAGES_DROPPED.labels(field, "overflow")
 
     def offer(self, kind: str, payload: Any) -> bool:
         """Queue a message; False (and the member overflowed) when its queue is full."""
         if len(self.items) >= self.size:
             self.overflowed = True
+            self.dropped.inc()
             self.ready.set()
             return False
         self.items.append((kind, payload))
