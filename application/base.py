@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from copy import deepcopy
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -14,9 +15,11 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Recording
 
 from application.ports import Clock, utc_now
+from application.served import SERVED_TOPICS, served_sequences
 from domain.errors import NotFound
 
 A = TypeVar("A", bound=Aggregate)
+RecordingObserver = Callable[[Sequence[Recording[UUID]]], None]
 
 # Values a command cannot change in place: a copy may share them (and enum members).
 _IMMUTABLE = frozenset(
@@ -61,6 +64,12 @@ class CommandBase(Application[UUID]):
     default_signal_quantity = Decimal(1)
     # Aggregates later commands load again; others (quote batches) stay out of the cache.
     cached_on_save: ClassVar[tuple[type[Aggregate], ...]] = ()
+    observers: tuple[RecordingObserver, ...] = ()
+
+    def observe(self, observer: RecordingObserver) -> None:
+        """Call `observer` with the recordings of every save once it committed
+        (metrics count appended events this way)."""
+        self.observers = (*self.observers, observer)
 
     def load(self, kind: type[A], aggregate_id: UUID, what: str | None = None) -> A:
         """The aggregate, or NotFound naming it."""
@@ -106,6 +115,8 @@ class CommandBase(Application[UUID]):
                 processing.collect_events(obj)
         processing.saved_kwargs.update(kwargs)
         recordings = self._record(processing)
+        for observer in self.observers:
+            observer(recordings)
         cache = self.repository.cache
         if cache is not None and self.repository.fastforward:
             for aggregate_id, aggregate in processing.aggregates.items():
@@ -122,6 +133,23 @@ class CommandBase(Application[UUID]):
         if not recordings:
             return self.head_sequence()
         return max(r.notification.id for r in recordings)
+
+    def commit_served(self, *aggregates: Aggregate | None) -> tuple[int, dict[UUID, int]]:
+        """Save atomically; the last sequence appended, and per aggregate the last
+        sequence its read-model row will reflect (its `asOf`)."""
+        recordings = self.save(*aggregates)
+        if not recordings:
+            return self.head_sequence(), {}
+        return max(r.notification.id for r in recordings), served_sequences(recordings)
+
+    def served_as_of(self, *aggregates: Aggregate) -> dict[UUID, int]:
+        """For aggregates read back rather than saved (an idempotent replay): the
+        sequence of each one's last event a read model applies, by the store's index."""
+        lookup = getattr(self.recorder, "last_sequence", None)
+        if lookup is None:
+            return {}
+        found = {a.id: lookup(a.id, SERVED_TOPICS) for a in aggregates}
+        return {key: sequence for key, sequence in found.items() if sequence is not None}
 
     def head_sequence(self) -> int:
         return self.recorder.max_notification_id() or 0

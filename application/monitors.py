@@ -45,7 +45,8 @@ class MonitorCommands(SignalCommands):
                 water_mark=last if spec.trailing_distance is not None else None,
             )
             position.attach_monitor(armed.id)
-            return MonitorResult(armed, self.commit(armed, position))
+            sequence, as_of = self.commit_served(armed, position)
+            return MonitorResult(armed, sequence, as_of=as_of)
 
         return retrying(arm)
 
@@ -58,7 +59,8 @@ class MonitorCommands(SignalCommands):
             position = self.load(Position, monitor.position_id)
             if monitor_id in position.monitor_ids:
                 position.detach_monitor(monitor_id)
-            return MonitorResult(monitor, self.commit(monitor, position))
+            sequence, as_of = self.commit_served(monitor, position)
+            return MonitorResult(monitor, sequence, as_of=as_of)
 
         return retrying(disarm)
 
@@ -102,5 +104,5 @@ class MonitorCommands(SignalCommands):
             exit_order_id=exit_order.id,
         )
         others = self._disarm_all(position, f"superseded by monitor {monitor.id}", keep=monitor.id)
-        sequence = self.commit(monitor, exit_order, position, *others)
-        return MonitorResult(monitor, sequence, exit_order)
+        sequence, as_of = self.commit_served(monitor, exit_order, position, *others)
+        return MonitorResult(monitor, sequence, exit_order, as_of=as_of)

@@ -12,7 +12,8 @@ from application.inputs import FillInput, OrderInput
 from application.ports import NotificationLookup
 from application.results import FillResult, OrderResult
 from application.retry import retrying
-from domain.errors import Conflict, DomainError, NotFound
+from application.served import served_sequences
+from domain.errors import DomainError, NotFound
 from domain.fills import Fill
 from domain.ids import fill_id as derive_fill_id
 from domain.ids import position_id
@@ -42,7 +43,8 @@ class OrderCommands(CommandBase):
             if existing is None:
                 raise
         existing.check_same_terms(new.terms())
-        return OrderResult(existing, self.head_sequence(), appended=False)
+        as_of = self.served_as_of(existing)
+        return OrderResult(existing, self.head_sequence(), appended=False, as_of=as_of)
 
     @staticmethod
     def new_order(spec: OrderInput) -> Order:
@@ -146,20 +148,23 @@ class OrderCommands(CommandBase):
         fill_sequence = next(
             r.notification.id for r in recordings if r.domain_event.originator_id == recorded.id
         )
-        return FillResult(order, recorded, position, sequence, fill_sequence)
+        as_of = served_sequences(recordings)
+        return FillResult(order, recorded, position, sequence, fill_sequence, as_of=as_of)
 
     def _previous_fill(self, previous: Fill, spec: FillInput) -> FillResult:
-        if previous.order_id != spec.order_id:
-            raise Conflict(
-                f"fillId {spec.fill_id!r} was already recorded for order {previous.order_id}",
-                field="fillId",
-            )
+        assert spec.commission is not None
+        previous.check_same_terms(
+            spec.order_id, spec.quantity, spec.price, spec.commission, spec.timestamp
+        )
         order = self.load(Order, previous.order_id)
         position = self.load(Position, previous.position_id)
         lookup = cast(NotificationLookup, self.recorder)
         first = lookup.first_sequence(previous.id) if hasattr(lookup, "first_sequence") else None
         head = self.head_sequence()
-        return FillResult(order, previous, position, head, first or head, appended=False)
+        as_of = self.served_as_of(order, position)
+        return FillResult(
+            order, previous, position, head, first or head, appended=False, as_of=as_of
+        )
 
     def position(self, account: str, instrument: str, *, cached: bool = False) -> Position:
         """The position of the pair, new (unsaved) when it has never had a fill."""

@@ -61,4 +61,5 @@ class ReconciliationCommands(MonitorCommands):
                 if position.closes_or_flips(before):
                     adjusted.extend(self._disarm_all(position, "position closed"))
         run.complete(corrected=bool(adjusted))
-        return ReconciliationResult(run, self.commit(run, *adjusted))
+        sequence, as_of = self.commit_served(run, *adjusted)
+        return ReconciliationResult(run, sequence, as_of=as_of)

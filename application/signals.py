@@ -51,7 +51,8 @@ class SignalCommands(OrderCommands):
             signal.accept(order_id=order.id, quantity=chosen, now=self.clock())
             if self.find(Order, order.id) is not None:
                 raise Conflict(f"an order for signal {signal.id} exists already")
-            return SignalResult(signal, self.commit(signal, order), order)
+            sequence, as_of = self.commit_served(signal, order)
+            return SignalResult(signal, sequence, order, as_of=as_of)
 
         return retrying(accept)
 

@@ -28,3 +28,13 @@ class NotFound(DomainError):
 
 class Unavailable(DomainError):
     code = "UNAVAILABLE"
+
+
+ECHO_LIMIT = 40
+
+
+def echoed(value: object, limit: int = ECHO_LIMIT) -> str:
+    """A client's value as an error message shows it: repr'd and cut to a short prefix,
+    so a megabyte of input is never sent back or logged whole."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

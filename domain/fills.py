@@ -13,6 +13,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.errors import Conflict, echoed
 from domain.ids import fill_id as derive_fill_id
 
 
@@ -60,3 +61,26 @@ class Fill(Aggregate):
     @staticmethod
     def create_id(fill_id: str, **_: object) -> UUID:
         return derive_fill_id(fill_id)
+
+    def check_same_terms(
+        self,
+        order_id: UUID,
+        quantity: Decimal,
+        price: Decimal,
+        commission: Decimal,
+        timestamp: datetime | None,
+    ) -> None:
+        """A fillId replayed is the same execution only with the same terms; an omitted
+        timestamp matches the one the first recording took from the clock."""
+        if order_id != self.order_id:
+            raise Conflict(
+                f"fillId {echoed(self.fill_id)} was already recorded for order {self.order_id}",
+                field="fillId",
+            )
+        same = (quantity, price, commission) == (self.quantity, self.price, self.commission)
+        if not same or (timestamp is not None and timestamp != self.fill_timestamp):
+            raise Conflict(
+                f"fillId {echoed(self.fill_id)} was already recorded with different terms "
+                f"(quantity {self.quantity}, price {self.price}, commission {self.commission})",
+                field="fillId",
+            )

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import BadInput, Conflict
+from domain.errors import BadInput, Conflict, echoed
 from domain.ids import order_id
 from domain.money import CONTEXT, ZERO, average_price, tidy
 from domain.values import OrderStatus, OrderType, Side
@@ -80,7 +80,7 @@ class Order(Aggregate):
     def check_same_terms(self, terms: tuple[object, ...]) -> None:
         if terms != self.terms():
             raise Conflict(
-                f"clientOrderId {self.client_order_id!r} was already used for an order "
+                f"clientOrderId {echoed(self.client_order_id)} was already used for an order "
                 "with different terms",
                 field="clientOrderId",
             )

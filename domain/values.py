@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import TypeVar
 
-from domain.errors import BadInput
+from domain.errors import BadInput, echoed
 
 
 class Side(StrEnum):
@@ -66,15 +66,18 @@ class ReconciliationPolicy(StrEnum):
     AUTO_CORRECT = "AUTO_CORRECT"
 
 
-_SYMBOL = re.compile(r"^[A-Za-z0-9.\-_/:]{1,32}$")
-_MAX_DIGITS = 18
+# Matched with fullmatch: `$` would also match before a trailing newline ("AAPL\n").
+_SYMBOL = re.compile(r"[A-Za-z0-9.\-_/:]{1,32}", re.ASCII)
+MAX_DIGITS = 18
+# Plain ASCII decimal syntax: Decimal() itself also takes "1_000", " 5 ", "５" and "٥".
+PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 
 
 def check_symbol(value: str, field: str) -> str:
     """Instruments and accounts: 1-32 letters, digits and `.-_/:`."""
-    if not isinstance(value, str) or not _SYMBOL.match(value):
+    if not isinstance(value, str) or not _SYMBOL.fullmatch(value):
         raise BadInput(
-            f"{field} must be 1-32 characters of letters, digits and .-_/: (got {value!r})",
+            f"{field} must be 1-32 characters of letters, digits and .-_/: (got {echoed(value)})",
             field=field,
         )
     return value
@@ -108,19 +111,25 @@ def _encodable(value: str) -> bool:
 def to_decimal(value: object, field: str) -> Decimal:
     if isinstance(value, float):
         raise BadInput(f"{field} must be a decimal string, not a float", field=field)
+    if isinstance(value, str) and not PLAIN_DECIMAL.fullmatch(value):
+        raise BadInput(
+            f"{field} must be written in plain ASCII decimal syntax, e.g. 101.25 "
+            f"(got {echoed(value)})",
+            field=field,
+        )
     try:
         result = value if isinstance(value, Decimal) else Decimal(str(value))
     except (InvalidOperation, ValueError, TypeError):
-        raise BadInput(f"{field} is not a decimal number: {value!r}", field=field) from None
+        raise BadInput(f"{field} is not a decimal number: {echoed(value)}", field=field) from None
     if not result.is_finite():
         raise BadInput(f"{field} must be finite", field=field)
     sign, digits, exponent = result.as_tuple()
     assert isinstance(exponent, int)
     fraction = max(0, -exponent)
     whole = max(0, len(digits) + exponent)
-    if whole > _MAX_DIGITS or fraction > _MAX_DIGITS:
+    if whole > MAX_DIGITS or fraction > MAX_DIGITS:
         raise BadInput(
-            f"{field} may have at most {_MAX_DIGITS} digits before and after the point",
+            f"{field} may have at most {MAX_DIGITS} digits before and after the point",
             field=field,
         )
     return result

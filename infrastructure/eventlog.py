@@ -23,13 +23,16 @@ def aggregate_notifications(
     after: int = 0,
     limit: int = 1_000,
     topics: Sequence[str] = (),
+    newest_first: bool = False,
 ) -> list[Notification]:
-    """The aggregate's notifications with sequence > after, in sequence order."""
+    """The aggregate's notifications with sequence > after, in sequence order (or the
+    newest first: the last `limit` of them, latest first)."""
     if isinstance(recorder, SQLiteApplicationRecorder):
-        return _sqlite(recorder, originator_id, after, limit, topics)
+        return _sqlite(recorder, originator_id, after, limit, topics, newest_first)
     if isinstance(recorder, PostgresApplicationRecorder):
-        return _postgres(recorder, originator_id, after, limit, topics)
-    return _scan(recorder, originator_id, after, limit, topics)
+        return _postgres(recorder, originator_id, after, limit, topics, newest_first)
+    found = _scan(recorder, originator_id, after, None if newest_first else limit, topics)
+    return found[::-1][:limit] if newest_first else found[:limit]
 
 
 def _sqlite(
@@ -38,6 +41,7 @@ def _sqlite(
     after: int,
     limit: int,
     topics: Sequence[str],
+    newest_first: bool,
 ) -> list[Notification]:
     statement = (
         f"SELECT rowid, * FROM {recorder.events_table_name} WHERE originator_id = ? AND rowid > ?"
@@ -46,7 +50,7 @@ def _sqlite(
     if topics:
         statement += f" AND topic IN ({','.join('?' * len(topics))})"
         params += list(topics)
-    statement += " ORDER BY originator_version LIMIT ?"
+    statement += f" ORDER BY originator_version{' DESC' if newest_first else ''} LIMIT ?"
     params.append(limit)
     with recorder.datastore.transaction(commit=False) as cursor:
         cursor.execute(statement, params)
@@ -68,6 +72,7 @@ def _postgres(
     after: int,
     limit: int,
     topics: Sequence[str],
+    newest_first: bool,
 ) -> list[Notification]:
     from psycopg.sql import SQL, Identifier
 
@@ -81,7 +86,8 @@ def _postgres(
     if topics:
         statement += SQL(" AND topic = ANY(%s)")
         params.append(list(topics))
-    statement += SQL(" ORDER BY originator_version LIMIT %s")
+    order = " DESC" if newest_first else ""
+    statement += SQL(" ORDER BY originator_version" + order + " LIMIT %s")
     params.append(limit)
     with recorder.datastore.get_connection() as connection, connection.cursor() as cursor:
         cursor.execute(statement, params)
@@ -98,15 +104,15 @@ def _postgres(
 
 
 def _scan(
-    recorder: Any, originator_id: UUID, after: int, limit: int, topics: Sequence[str]
+    recorder: Any, originator_id: UUID, after: int, limit: int | None, topics: Sequence[str]
 ) -> list[Notification]:
     """Any other recorder (the in-memory one of unit tests): walk the log."""
     found: list[Notification] = []
     start = after + 1
-    while len(found) < limit:
+    while limit is None or len(found) < limit:
         page = recorder.select_notifications(start, 1_000, topics=topics)
         if not page:
             break
         found += [n for n in page if n.originator_id == originator_id]
         start = page[-1].id + 1
-    return found[:limit]
+    return found if limit is None else found[:limit]

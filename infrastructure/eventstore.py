@@ -56,6 +56,15 @@ class WakeOnCommit(ApplicationRecorder):
         found = aggregate_notifications(self, originator_id, limit=1)
         return found[0].id if found else None
 
+    def last_sequence(self, originator_id: UUID, topics: Sequence[str]) -> int | None:
+        """The sequence of the aggregate's latest event of one of `topics`."""
+        from infrastructure.eventlog import aggregate_notifications
+
+        found = aggregate_notifications(
+            self, originator_id, limit=1, topics=topics, newest_first=True
+        )
+        return found[0].id if found else None
+
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:

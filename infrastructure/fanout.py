@@ -297,7 +297,11 @@ class ConflatingBuffer(Generic[T]):
     """Latest value per key; a consumer takes everything pending at once."""
 
     def __init__(
-        self, key: Callable[[T], Hashable], accept: Callable[[T], bool], size: int
+        self,
+        key: Callable[[T], Hashable],
+        accept: Callable[[T], bool],
+        size: int,
+        on_drop: Callable[[str], None] | None = None,
     ) -> None:
         self.key = key
         self.accept = accept
@@ -306,6 +310,7 @@ class ConflatingBuffer(Generic[T]):
         self.ready = asyncio.Event()
         self.overflowed = False
         self.conflated = 0
+        self.on_drop = on_drop  # called with "conflated" or "overflow" per dropped value
 
     def offer(self, value: T) -> bool:
         if not self.accept(value):
@@ -313,9 +318,13 @@ class ConflatingBuffer(Generic[T]):
         key = self.key(value)
         if key in self.pending:
             self.conflated += 1
+            if self.on_drop is not None:
+                self.on_drop("conflated")
             del self.pending[key]  # re-insert: keep delivery in order of last change
         elif len(self.pending) >= self.size:
             self.overflowed = True
+            if self.on_drop is not None:
+                self.on_drop("overflow")
             self.ready.set()
             return False
         self.pending[key] = value
@@ -335,8 +344,14 @@ class ConflatingBuffer(Generic[T]):
 class ChangeHub:
     """Fans projection changes (from runner threads) out to conflating buffers."""
 
-    def __init__(self, *, buffer_size: int = 1_000) -> None:
+    def __init__(
+        self,
+        *,
+        buffer_size: int = 1_000,
+        on_drop: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.buffer_size = buffer_size
+        self.on_drop = on_drop  # (projection, reason) per change a subscriber never gets
         self._buffers: dict[str, set[ConflatingBuffer[Any]]] = {}
         self._pending: deque[Any] = deque()
         self._lock = threading.Lock()
@@ -382,7 +397,9 @@ class ChangeHub:
     ) -> AsyncIterator[Any]:
         """Changes of one projection that `accept`s, latest per key; with a throttle,
         at most one per key per window."""
-        buffer: ConflatingBuffer[Any] = ConflatingBuffer(key, accept, self.buffer_size)
+        on_drop = self.on_drop
+        dropped = None if on_drop is None else (lambda reason: on_drop(projection, reason))
+        buffer: ConflatingBuffer[Any] = ConflatingBuffer(key, accept, self.buffer_size, dropped)
         self._buffers.setdefault(projection, set()).add(buffer)
         try:
             while True:

@@ -6,8 +6,15 @@ one place; `/metrics` renders `REGISTRY`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import Recording
 from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from application.event_names import event_type
+from domain.reconciliation import Reconciliation
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -95,6 +102,22 @@ RECONCILIATION_MISMATCHES = Counter(
 )
 
 
+def count_recorded(recordings: Sequence[Recording[Any]]) -> None:
+    """Count one save's events by API type, and the mismatches of a reconciliation run
+    (a run is saved whole, so its Started event names the policy)."""
+    policies: dict[Any, str] = {}
+    mismatches: list[Any] = []
+    for recording in recordings:
+        event = recording.domain_event
+        EVENTS_APPENDED.labels(event_type(recording.notification.topic)).inc()
+        if isinstance(event, Reconciliation.Started):
+            policies[event.originator_id] = event.policy
+        elif isinstance(event, Reconciliation.MismatchDetected):
+            mismatches.append(event.originator_id)
+    for run in mismatches:
+        RECONCILIATION_MISMATCHES.labels(policies.get(run, "UNKNOWN")).inc()
+
+
 def render() -> bytes:
     """The registry in the Prometheus text format."""
     return generate_latest(REGISTRY)
@@ -117,5 +140,6 @@ __all__ = [
     "SUBSCRIBERS_CLOSED_SLOW",
     "SUBSCRIPTIONS",
     "SUBSCRIPTION_EXECUTIONS",
+    "count_recorded",
     "render",
 ]

@@ -15,6 +15,7 @@ from application.trading import TradingApplication
 from infrastructure.compatibility import check_compatibility
 from infrastructure.database import DatabaseUrl, make_engine
 from infrastructure.eventstore import event_store_env
+from infrastructure.metrics import count_recorded
 from infrastructure.migrate import upgrade
 from infrastructure.policies import PolicyThread, StoreLock, store_lock
 from infrastructure.projections import ProjectionGroup
@@ -79,6 +80,7 @@ def build_system(
         default_account=settings.default_account,
         default_signal_quantity=settings.default_signal_quantity,
     )
+    app.observe(count_recorded)
     projections = ProjectionGroup(
         engine,
         app.recorder,

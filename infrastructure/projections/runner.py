@@ -27,6 +27,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from sqlalchemy import Connection, Engine
 
 from application.projections.base import Projection
+from infrastructure.metrics import PROJECTION_EVENTS_APPLIED
 from infrastructure.projections.store import Key, RowCache, RowFailed, SqlRowStore
 from infrastructure.projections.tracking import (
     TrackingConflict,
@@ -110,6 +111,8 @@ class ProjectionRunner:
         self._handles = frozenset(self.topics)
         self.until = until
         self.cache = RowCache()
+        self.staged = 0  # events handled by the batch staged and not yet committed
+        self.applied_total = PROJECTION_EVENTS_APPLIED.labels(self.name)
         self.running = threading.Lock()  # held by whoever runs it, so `skip` keeps out
 
     def skip(self, window: Window) -> bool:
@@ -265,10 +268,13 @@ class ProjectionRunner:
             self.cache.clear()
         written = self._apply(connection, notifications)
         self._advance(connection, upto)
+        self.staged = len(notifications)
         return written
 
     def committed(self, written: list[Written], upto: int, head: int) -> None:
         self.cache.committed(written, (self.slot, upto))
+        self.applied_total.inc(self.staged)
+        self.staged = 0
         after = self.persisted
         self.position = self.persisted = upto
         self.checked = time.monotonic()
@@ -281,6 +287,7 @@ class ProjectionRunner:
         """Forget what a rolled-back batch did in memory (rows, projection state)."""
         self.cache.clear()
         self.projection = self.projection_class()
+        self.staged = 0
 
     def _commit(self, notifications: Sequence[Notification], upto: int) -> list[Written]:
         try:

@@ -19,6 +19,7 @@ from infrastructure.logging import get_logger
 from infrastructure.metrics import (
     COMMAND_SECONDS,
     HEAD_SEQUENCE,
+    MESSAGES_DROPPED,
     SUBSCRIBERS_CLOSED_SLOW,
 )
 from infrastructure.readmodels.queries import ReadModels
@@ -48,9 +49,11 @@ class Api:
             buffer_size=settings.subscription_buffer_size,
             buffer_bytes=settings.subscription_buffer_bytes,
             page_bytes=settings.catch_up_page_bytes,
-            on_overflow=SUBSCRIBERS_CLOSED_SLOW.labels("events").inc,
+            on_overflow=_events_overflowed,
         )
-        self.changes = ChangeHub(buffer_size=settings.subscription_buffer_size)
+        self.changes = ChangeHub(
+            buffer_size=settings.subscription_buffer_size, on_drop=_change_dropped
+        )
         self.prices: dict[str, Decimal] = {}
         self.positions = PositionsView(self.read)
 
@@ -132,3 +135,12 @@ class Api:
         head = self.app.recorder.max_notification_id() or 0
         HEAD_SEQUENCE.set(head)
         return int(head)
+
+
+def _events_overflowed() -> None:
+    SUBSCRIBERS_CLOSED_SLOW.labels("events").inc()
+    MESSAGES_DROPPED.labels("events", "overflow").inc()
+
+
+def _change_dropped(projection: str, reason: str) -> None:
+    MESSAGES_DROPPED.labels(projection, reason).inc()

@@ -13,9 +13,11 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, TypeVar
 
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
-from domain.errors import DomainError
+from domain.errors import DomainError, echoed
 from infrastructure.database import is_unreachable
 from infrastructure.fanout import Overflowed
 from infrastructure.logging import get_logger
@@ -45,12 +47,33 @@ def code_of(error: GraphQLError) -> str | None:
 UNREACHABLE_MESSAGE = "the database cannot be reached right now; retry"
 
 
+# What strawberry raises for a request that names no runnable operation: the client's
+# mistake (no query, an unknown operationName, an operation type the transport refuses).
+REQUEST_MISTAKES = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
+
+
 def is_expected(original: BaseException | None) -> bool:
     return (
         original is None
-        or isinstance(original, DomainError | ApiError | Overflowed | GraphQLError)
+        or isinstance(
+            original, (DomainError, ApiError, Overflowed, GraphQLError, *REQUEST_MISTAKES)
+        )
         or is_unreachable(original)
     )
+
+
+def _request_mistake(original: Exception) -> str:
+    if isinstance(original, InvalidOperationTypeError):
+        kind = original.operation_type.value
+        return (
+            f"a {kind} cannot run here: over HTTP send queries and mutations, over a "
+            "WebSocket subscriptions (graphql-ws also refuses queries and mutations)"
+        )
+    if isinstance(original, CannotGetOperationTypeError):
+        if original.operation_name is None:
+            return "the document has no operation, or several and no operationName"
+        return f"the document has no operation named {echoed(original.operation_name)}"
+    return "the request carries no query"
 
 
 def nests_too_deeply(error: GraphQLError) -> bool:
@@ -78,6 +101,9 @@ def coded(error: GraphQLError) -> GraphQLError:
     elif isinstance(original, GraphQLError) and code_of(original):
         extensions = dict(original.extensions or {})
         message = original.message
+    elif isinstance(original, REQUEST_MISTAKES):
+        extensions = {"code": "BAD_USER_INPUT"}
+        message = _request_mistake(original)
     elif is_unreachable(original):
         extensions = {"code": "UNAVAILABLE"}
         message = UNREACHABLE_MESSAGE
@@ -103,6 +129,7 @@ def coded(error: GraphQLError) -> GraphQLError:
 
 
 def log_unexpected(errors: list[GraphQLError], operation: str | None) -> None:
+    """Faults at error level with their trace; the client's mistakes at info, without."""
     for error in errors:
         original = error.original_error
         if not is_expected(original) and not nests_too_deeply(error):
@@ -112,6 +139,33 @@ def log_unexpected(errors: list[GraphQLError], operation: str | None) -> None:
                 path=error.path,
                 exc_info=original,
             )
+        else:
+            log.info(
+                "request refused",
+                operation=echoed(operation),
+                reason=echoed(error.message, 120),
+            )
+
+
+def code_all(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """Every error coded (and counted by code), whichever transport answers it."""
+    result = [coded(e) for e in errors]
+    for error in result:
+        GRAPHQL_ERRORS.labels(code_of(error) or "UNKNOWN").inc()
+    return result
+
+
+async def coded_results(results: AsyncIterator[T]) -> AsyncIterator[T]:
+    """A stream's results (WebSocket operations) with coded errors: the `ErrorCodes`
+    extension sees a streamed operation only after its last result."""
+    try:
+        async for result in results:
+            errors = getattr(result, "errors", None)
+            if errors:
+                result.errors = code_all(errors)  # type: ignore[attr-defined]
+            yield result
+    finally:
+        await results.aclose()  # type: ignore[attr-defined]
 
 
 def as_graphql_error(error: Exception) -> GraphQLError:
@@ -143,6 +197,4 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if result is not None and errors:
-            result.errors = [coded(e) for e in errors]
-            for error in result.errors:
-                GRAPHQL_ERRORS.labels(code_of(error) or "UNKNOWN").inc()
+            result.errors = code_all(errors)

@@ -9,7 +9,7 @@ from uuid import UUID
 import strawberry
 
 from application import inputs as commands
-from domain.errors import BadInput
+from domain.errors import BadInput, echoed
 from interfaces.api.types import OrderType, Side
 
 
@@ -18,7 +18,7 @@ def parse_id(value: object, field: str) -> UUID:
     try:
         return UUID(str(value))
     except ValueError:
-        raise BadInput(f"{field} must be a UUID (got {value!r})", field=field) from None
+        raise BadInput(f"{field} must be a UUID (got {echoed(value)})", field=field) from None
 
 
 @strawberry.input(description="One quote; timestamp defaults to the time of ingest.")

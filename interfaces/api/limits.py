@@ -26,10 +26,20 @@ MAX_THROTTLE_MS = 60_000
 MAX_INSTRUMENTS = 1_000
 
 
-def check_limit(value: int, field: str = "limit", maximum: int = MAX_LIMIT) -> int:
-    if not 1 <= value <= maximum:
-        raise BadInput(f"{field} must be within 1..{maximum} (got {value})", field=field)
+def check_range(value: int, field: str, minimum: int, maximum: int | None = None) -> int:
+    """Refuse (never clamp) a number outside what the argument allows, naming that range."""
+    if value < minimum or (maximum is not None and value > maximum):
+        allowed = f"within {minimum}..{maximum}" if maximum is not None else f">= {minimum}"
+        raise BadInput(f"{field} must be {allowed} (got {value})", field=field)
     return value
+
+
+def check_limit(value: int, field: str = "limit", maximum: int = MAX_LIMIT) -> int:
+    return check_range(value, field, 1, maximum)
+
+
+def check_after(value: int | None) -> int | None:
+    return None if value is None else check_range(value, "after", 0)
 
 
 def check_quotes(count: int) -> None:
@@ -40,9 +50,7 @@ def check_quotes(count: int) -> None:
 
 
 def check_min_sequence(value: int | None) -> int | None:
-    if value is not None and value < 0:
-        raise BadInput("minSequence must not be negative", field="minSequence")
-    return value
+    return None if value is None else check_range(value, "minSequence", 0)
 
 
 def check_list(values: list[str] | None, field: str) -> list[str] | None:

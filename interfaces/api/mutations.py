@@ -1,7 +1,8 @@
 """Mutation root: each field is one application command, run in a worker thread.
 
-Answers are built from the aggregates the command returns (`asOf` = the
-command's sequence), so they need no read model; pass `sequence` as
+Answers are built from the aggregates the command returns, so they need no read
+model; each object's `asOf` is the last sequence its read-model row reflects (as a
+query or subscription serves it), `sequence` the command's last. Pass `sequence` as
 `minSequence` to a query to read the write back.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from application.results import as_of
 from interfaces.api import convert, types
 from interfaces.api.auth import CanTrade
 from interfaces.api.context import Api
@@ -53,7 +55,8 @@ class Mutation:
         api = api_of(info)
         result = await api.command("generate_signal", api.app.generate_signal, input.to_command())
         return types.SignalPayload(
-            signal=convert.signal_from(result.signal, result.sequence), sequence=result.sequence
+            signal=convert.signal_from(result.signal, as_of(result, result.signal)),
+            sequence=result.sequence,
         )
 
     @write_field(
@@ -67,7 +70,8 @@ class Mutation:
         signal_id = parse_id(id, "id")
         result = await api.command("accept_signal", api.app.accept_signal, signal_id, quantity)
         return types.SignalPayload(
-            signal=convert.signal_from(result.signal, result.sequence), sequence=result.sequence
+            signal=convert.signal_from(result.signal, as_of(result, result.signal)),
+            sequence=result.sequence,
         )
 
     @write_field(description="Reject a PENDING signal, giving a reason.")
@@ -78,7 +82,8 @@ class Mutation:
         signal_id = parse_id(id, "id")
         result = await api.command("reject_signal", api.app.reject_signal, signal_id, reason)
         return types.SignalPayload(
-            signal=convert.signal_from(result.signal, result.sequence), sequence=result.sequence
+            signal=convert.signal_from(result.signal, as_of(result, result.signal)),
+            sequence=result.sequence,
         )
 
     @write_field(
@@ -89,7 +94,8 @@ class Mutation:
         api = api_of(info)
         result = await api.command("place_order", api.app.place_order, input.to_command())
         return types.OrderPayload(
-            order=convert.order_from(result.order, result.sequence), sequence=result.sequence
+            order=convert.order_from(result.order, as_of(result, result.order)),
+            sequence=result.sequence,
         )
 
     @write_field(description="Cancel an open (SUBMITTED or PARTIALLY_FILLED) order.")
@@ -98,7 +104,8 @@ class Mutation:
         order_id = parse_id(id, "id")
         result = await api.command("cancel_order", api.app.cancel_order, order_id)
         return types.OrderPayload(
-            order=convert.order_from(result.order, result.sequence), sequence=result.sequence
+            order=convert.order_from(result.order, as_of(result, result.order)),
+            sequence=result.sequence,
         )
 
     @write_field(
@@ -111,9 +118,9 @@ class Mutation:
         position = result.position
         market = api.prices.get(position.instrument)
         return types.FillPayload(
-            order=convert.order_from(result.order, result.sequence),
+            order=convert.order_from(result.order, as_of(result, result.order)),
             trade=convert.trade_from(result.fill, result.fill_sequence),
-            position=convert.position_from(position, result.sequence, market),
+            position=convert.position_from(position, as_of(result, position), market),
             sequence=result.sequence,
         )
 
@@ -122,7 +129,8 @@ class Mutation:
         api = api_of(info)
         result = await api.command("arm_monitor", api.app.arm_monitor, input.to_command())
         return types.MonitorPayload(
-            monitor=convert.monitor_from(result.monitor, result.sequence), sequence=result.sequence
+            monitor=convert.monitor_from(result.monitor, as_of(result, result.monitor)),
+            sequence=result.sequence,
         )
 
     @write_field(description="Disarm an ACTIVE monitor.")
@@ -131,7 +139,8 @@ class Mutation:
         monitor_id = parse_id(id, "id")
         result = await api.command("disarm_monitor", api.app.disarm_monitor, monitor_id)
         return types.MonitorPayload(
-            monitor=convert.monitor_from(result.monitor, result.sequence), sequence=result.sequence
+            monitor=convert.monitor_from(result.monitor, as_of(result, result.monitor)),
+            sequence=result.sequence,
         )
 
     @write_field(
@@ -152,6 +161,8 @@ class Mutation:
             api.settings.reconcile_request_timeout_seconds,
         )
         return types.ReconciliationPayload(
-            reconciliation=convert.reconciliation_from(result.reconciliation, result.sequence),
+            reconciliation=convert.reconciliation_from(
+                result.reconciliation, as_of(result, result.reconciliation)
+            ),
             sequence=result.sequence,
         )

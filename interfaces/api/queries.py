@@ -18,7 +18,13 @@ from interfaces.api.auth import CanRead
 from interfaces.api.context import Api
 from interfaces.api.events import to_event, topics_for
 from interfaces.api.inputs import parse_id
-from interfaces.api.limits import check_limit, check_list, check_min_sequence, response_budget
+from interfaces.api.limits import (
+    check_after,
+    check_limit,
+    check_list,
+    check_min_sequence,
+    response_budget,
+)
 
 MIN_SEQUENCE = "Wait (bounded) until the read model has applied this sequence."
 MinSequence = Annotated[int | None, strawberry.argument(description=MIN_SEQUENCE)]
@@ -215,12 +221,13 @@ class Query:
         aggregate_id: strawberry.ID | None = None,
     ) -> types.EventPage:
         api = api_of(info)
+        check_after(after)
         check_limit(limit)
         check_list(types_, "types")
         topics = topics_for(types_)
         aggregate = None if aggregate_id is None else parse_id(aggregate_id, "aggregateId")
         budget = response_budget(api.settings.max_response_bytes)
-        return await api.run(_event_page, api, max(after, 0), limit, topics, aggregate, budget)
+        return await api.run(_event_page, api, after, limit, topics, aggregate, budget)
 
     @read_field(description="Version, store, log head and each projection's progress.")
     async def system_status(self, info: Info) -> types.SystemStatus:

@@ -7,10 +7,13 @@ errors.py: errors raised while coercing inputs carry no path).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import strawberry
 from graphql import GraphQLError
+
+from domain.errors import echoed
+from domain.values import MAX_DIGITS, PLAIN_DECIMAL
 
 
 def _decimal_out(value: Decimal) -> str:
@@ -24,15 +27,24 @@ def _decimal_in(value: object) -> Decimal:
             "lose precision)",
             extensions={"code": "BAD_USER_INPUT"},
         )
-    try:
-        result = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
-    except InvalidOperation:
+    text = str(value) if isinstance(value, int) else value
+    # Checked before Decimal() parses, which would take "1_000", " 5 " and "５".
+    if not PLAIN_DECIMAL.fullmatch(text):
         raise GraphQLError(
-            f"{value!r} is not a decimal number", extensions={"code": "BAD_USER_INPUT"}
-        ) from None
-    if not result.is_finite():
-        raise GraphQLError("Decimal values must be finite", extensions={"code": "BAD_USER_INPUT"})
-    return result
+            f"{echoed(text)} is not a decimal number in plain ASCII syntax, e.g. "
+            '"101.25" (no spaces, digit separators, exponents or non-ASCII digits)',
+            extensions={"code": "BAD_USER_INPUT"},
+        )
+    digits = text.lstrip("+-").split(".")
+    if (
+        len(digits[0].lstrip("0")) > MAX_DIGITS
+        or len(digits[-1] if len(digits) > 1 else "") > MAX_DIGITS
+    ):
+        raise GraphQLError(
+            f"Decimal values have at most {MAX_DIGITS} digits before and after the point",
+            extensions={"code": "BAD_USER_INPUT"},
+        )
+    return Decimal(text)
 
 
 def _datetime_out(value: datetime) -> str:
@@ -50,11 +62,11 @@ def _datetime_in(value: object) -> datetime:
         parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
     except ValueError:
         raise GraphQLError(
-            f"{value!r} is not an ISO 8601 date-time", extensions={"code": "BAD_USER_INPUT"}
+            f"{echoed(value)} is not an ISO 8601 date-time", extensions={"code": "BAD_USER_INPUT"}
         ) from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise GraphQLError(
-            f"{value!r} has no time zone; add one, e.g. Z or +02:00",
+            f"{echoed(value)} has no time zone; add one, e.g. Z or +02:00",
             extensions={"code": "BAD_USER_INPUT"},
         )
     try:
@@ -62,7 +74,7 @@ def _datetime_in(value: object) -> datetime:
     except OverflowError:
         # Year 1 at +14:00 parses, but no store or read model can hold it in UTC.
         raise GraphQLError(
-            f"{value!r} is out of range once converted to UTC",
+            f"{echoed(value)} is out of range once converted to UTC",
             extensions={"code": "BAD_USER_INPUT"},
         ) from None
     return parsed

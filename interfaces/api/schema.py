@@ -11,7 +11,7 @@ from strawberry.types.graphql import OperationType
 
 from infrastructure.settings import Settings
 from interfaces.api.document_cache import CachedParse, CheckedValidation
-from interfaces.api.errors import ErrorCodes, log_unexpected
+from interfaces.api.errors import ErrorCodes, coded_results, log_unexpected
 from interfaces.api.execution import ExecutionContext
 from interfaces.api.limits import document_limits
 from interfaces.api.mutations import Mutation
@@ -34,6 +34,11 @@ class TradestateSchema(strawberry.Schema):
         allowed = kwargs.get("allowed_operation_types") or DEFAULT_ALLOWED_OPERATION_TYPES
         kwargs["allowed_operation_types"] = set(allowed) - {OperationType.SUBSCRIPTION}
         return await super().execute(*args, **kwargs)
+
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        """WebSocket operations (both protocols; `subscribe` comes here too): every
+        error coded as over HTTP."""
+        return coded_results(await super().stream(*args, **kwargs))
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

@@ -44,6 +44,7 @@ from strawberry.types.execution import PreExecutionError
 from infrastructure.logging import get_logger
 from infrastructure.metrics import (
     MESSAGES_DELIVERED,
+    MESSAGES_DROPPED,
     SUBSCRIBERS_CLOSED_SLOW,
     SUBSCRIPTION_EXECUTIONS,
     SUBSCRIPTIONS,
@@ -150,12 +151,14 @@ class Member:
         self.overflowed = False
         self.finished = False
         self.delivered = MESSAGES_DELIVERED.labels(field)
+        self.dropped = MESSAGES_DROPPED.labels(field, "overflow")
 
     def offer(self, kind: str, payload: Any) -> bool:
         """Queue a message; False (and the member overflowed) when its queue is full."""
         size = len(payload) if isinstance(payload, str) else 0
         if len(self.items) >= self.size or (self.items and self.bytes + size > self.max_bytes):
             self.overflowed = True
+            self.dropped.inc()
             self.ready.set()
             return False
         self.items.append((kind, payload))

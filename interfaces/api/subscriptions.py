@@ -23,7 +23,7 @@ from interfaces.api.context import Api
 from interfaces.api.errors import guarded
 from interfaces.api.events import topics_for
 from interfaces.api.inputs import parse_id
-from interfaces.api.limits import MAX_THROTTLE_MS, check_limit, check_list
+from interfaces.api.limits import MAX_THROTTLE_MS, check_after, check_list, check_range
 
 TypeNames = Annotated[
     list[str] | None,
@@ -65,6 +65,7 @@ class Subscription:
         aggregate_id: strawberry.ID | None = None,
     ) -> AsyncGenerator[types.Event, None]:
         api = api_of(info)
+        check_after(after)
         check_list(types_, "types")
         topics = topics_for(types_)
         aggregate = None if aggregate_id is None else parse_id(aggregate_id, "aggregateId")
@@ -76,7 +77,7 @@ class Subscription:
                 aggregate is None or _same_id(notification.originator_id, aggregate)
             )
 
-        async for entry in guarded(api.events.follow(max(start, 0), topics=topics, accept=accept)):
+        async for entry in guarded(api.events.follow(start, topics=topics, accept=accept)):
             yield entry.value
 
     @subscription_field(description="A position's new state, after the read model changed.")
@@ -135,8 +136,7 @@ class Subscription:
     ) -> AsyncGenerator[types.Quote, None]:
         api = api_of(info)
         check_list(instruments, "instruments")
-        if throttle_ms:
-            check_limit(throttle_ms, "throttleMs", MAX_THROTTLE_MS)
+        check_range(throttle_ms, "throttleMs", 0, MAX_THROTTLE_MS)
         names = set(instruments or ())
         async for change in guarded(
             api.changes.changes(

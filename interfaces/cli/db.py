@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from infrastructure.compatibility import IncompatibleStore
@@ -38,3 +41,35 @@ def check(db: DbOption = None, config: ConfigOption = None) -> None:
         return
     system.close()
     typer.echo("every stored event type and version can be read")
+
+
+@app.command()
+def backup(
+    path: Annotated[Path, typer.Argument(help="Where to write the copy (must not exist).")],
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """A consistent online copy of the SQLite store (safe while a server writes).
+
+    On PostgreSQL use pg_dump, and check a restored copy with `audit verify`
+    (see the README)."""
+    from infrastructure.backup import BackupError, backup_sqlite
+    from infrastructure.database import DatabaseUrl
+
+    settings = settings_from(db, config)
+    url = DatabaseUrl(settings.database_url)
+    if not url.is_sqlite:
+        fail(
+            "db backup copies SQLite stores; on PostgreSQL use pg_dump "
+            "(see the README: Backups), then `tradestate audit verify` on the restored copy"
+        )
+        return
+    try:
+        made = backup_sqlite(url.sqlite_path, path)
+    except BackupError as error:
+        fail(str(error))
+        return
+    typer.echo(
+        f"backed up {url.describe()} to {made.path}: events up to sequence "
+        f"{made.last_sequence}, {made.bytes} bytes"
+    )

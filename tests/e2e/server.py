@@ -113,14 +113,19 @@ class Server:
 
 @contextlib.contextmanager
 def running_server(
-    tmp: Path, *, db: str | None = None, token: str | None = None, **settings: str
+    tmp: Path,
+    *,
+    db: str | None = None,
+    token: str | None = None,
+    args: tuple[str, ...] = (),
+    **settings: str,
 ) -> Iterator[Server]:
     port = free_port()
     db = db or f"sqlite:///{tmp / 'tradestate.db'}"
     log = tmp / f"server-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            serve_command("--port", str(port), "--db", db),
+            serve_command("--port", str(port), "--db", db, *args),
             cwd=ROOT,
             env=environment(**settings),
             stdout=out,

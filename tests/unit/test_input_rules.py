@@ -97,3 +97,18 @@ def test_free_text_refuses_nul_and_lone_surrogates(text):
         "reason"
     )
     assert check_text("ordinary – ünïcode ✓", "reason") == "ordinary – ünïcode ✓"
+
+
+@pytest.mark.parametrize("value", ["AAPL\n", "AAPL\r", "\nAAPL", "ＡＡＰＬ"])
+def test_a_symbol_is_the_whole_value_without_a_trailing_newline(value):
+    assert field_of(lambda: order(instrument=value)) == "instrument"
+    assert field_of(lambda: order(account=value)) == "account"
+
+
+@pytest.mark.parametrize("text", ["５", "٥", "1_000", " 5 ", "5\n", "1e3", "Infinity", "0x1", ""])
+def test_decimal_text_must_be_plain_ascii(text):
+    assert field_of(lambda: order(quantity=text)) == "quantity"
+
+
+def test_plain_decimal_text_is_accepted():
+    assert order(quantity="12.50").quantity == D("12.50")
