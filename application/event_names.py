@@ -8,7 +8,7 @@ from functools import lru_cache
 from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.utils import get_topic
 
-from domain.errors import BadInput, echoed
+from domain.errors import BadInput, cut
 from domain.fills import Fill
 from domain.monitors import Monitor
 from domain.orders import Order
@@ -61,8 +61,7 @@ def topics_for(types: Sequence[str] | None) -> tuple[str, ...]:
     unknown = sorted(set(types) - set(known))
     if unknown:
         raise BadInput(
-            f"unknown event types {echoed(', '.join(unknown), 80)}; "
-            f"known: {', '.join(sorted(known))}",
+            f"unknown event types {cut(', '.join(unknown), 80)}; known: {', '.join(sorted(known))}",
             field="types",
         )
     return tuple(topic for name in types for topic in known[name])

@@ -33,8 +33,12 @@ class Unavailable(DomainError):
 ECHO_LIMIT = 40
 
 
-def echoed(value: object, limit: int = ECHO_LIMIT) -> str:
-    """A client's value as an error message shows it: repr'd and cut to a short prefix,
-    so a megabyte of input is never sent back or logged whole."""
-    text = repr(value)
+def cut(text: str, limit: int = ECHO_LIMIT) -> str:
+    """`text` cut to a short prefix, so a megabyte of input is never sent back or
+    logged whole."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def echoed(value: object, limit: int = ECHO_LIMIT) -> str:
+    """A client's value as an error message shows it: repr'd, cut to a short prefix."""
+    return cut(repr(value), limit)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import TypeVar
+from uuid import UUID
 
 from domain.errors import BadInput, echoed
 
@@ -81,6 +82,20 @@ def check_symbol(value: str, field: str) -> str:
             field=field,
         )
     return value
+
+
+# UUID() itself also takes braces, "urn:uuid:", no hyphens, and (through int()) spaces,
+# underscores and non-ASCII digits; an id is accepted in its canonical text only.
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I | re.A)
+
+
+def check_uuid(value: object, field: str) -> UUID:
+    """An id: a UUID in its canonical 8-4-4-4-12 hexadecimal form."""
+    if isinstance(value, UUID):
+        return value
+    if not isinstance(value, str) or not _UUID.fullmatch(value):
+        raise BadInput(f"{field} must be a UUID (got {echoed(value)})", field=field)
+    return UUID(value)
 
 
 def check_label(value: str, field: str, max_length: int = 64) -> str:

@@ -9,6 +9,7 @@ trace and answered with a generic message.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, TypeVar
 
@@ -17,7 +18,7 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
-from domain.errors import DomainError, echoed
+from domain.errors import ECHO_LIMIT, DomainError, echoed
 from infrastructure.database import is_unreachable
 from infrastructure.fanout import Overflowed
 from infrastructure.logging import get_logger
@@ -143,13 +144,41 @@ def log_unexpected(errors: list[GraphQLError], operation: str | None) -> None:
             log.info(
                 "request refused",
                 operation=echoed(operation),
-                reason=echoed(error.message, 120),
+                reason=echoed(cut_echoes(error.message), 160),
             )
+
+
+MAX_MESSAGE = 600
+# graphql-core quotes what it could not coerce whole (an enum value, a field name):
+# any run of this many non-space characters is cut to a prefix.
+_LONG_RUN = re.compile(rf"\S{{{ECHO_LIMIT + 20},}}")
+
+
+def cut_echoes(message: str) -> str:
+    """The message with each long run of text cut to a short prefix, and at most
+    MAX_MESSAGE characters: a megabyte sent is never a megabyte answered or logged."""
+    cut = _LONG_RUN.sub(lambda m: m[0][:ECHO_LIMIT] + "...", message)
+    return cut if len(cut) <= MAX_MESSAGE else cut[: MAX_MESSAGE - 3] + "..."
+
+
+def shortened(error: GraphQLError) -> GraphQLError:
+    message = cut_echoes(error.message)
+    if message == error.message:
+        return error
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=error.extensions,
+    )
 
 
 def code_all(errors: list[GraphQLError]) -> list[GraphQLError]:
     """Every error coded (and counted by code), whichever transport answers it."""
-    result = [coded(e) for e in errors]
+    result = [shortened(coded(e)) for e in errors]
     for error in result:
         GRAPHQL_ERRORS.labels(code_of(error) or "UNKNOWN").inc()
     return result

@@ -9,16 +9,13 @@ from uuid import UUID
 import strawberry
 
 from application import inputs as commands
-from domain.errors import BadInput, echoed
+from domain.values import check_uuid
 from interfaces.api.types import OrderType, Side
 
 
 def parse_id(value: object, field: str) -> UUID:
     """An ID argument as a UUID, or BAD_USER_INPUT naming the field."""
-    try:
-        return UUID(str(value))
-    except ValueError:
-        raise BadInput(f"{field} must be a UUID (got {echoed(value)})", field=field) from None
+    return check_uuid(value, field)
 
 
 @strawberry.input(description="One quote; timestamp defaults to the time of ingest.")

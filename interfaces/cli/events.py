@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from application.event_names import topics_for
-from domain.errors import BadInput
+from domain.errors import BadInput, echoed
+from domain.values import check_uuid
 from infrastructure.eventlog import aggregate_notifications
 from infrastructure.logging import configure_logging
 from interfaces.cli.options import ConfigOption, DbOption, fail, settings_from
@@ -61,9 +62,9 @@ def _aggregate_id(text: str | None) -> UUID | None:
     if text is None:
         return None
     try:
-        return UUID(text)
-    except ValueError:
-        fail(f"{text!r} is not an aggregate id (a UUID)")
+        return check_uuid(text, "aggregate")
+    except BadInput:
+        fail(f"{echoed(text)} is not an aggregate id (a UUID)")
         raise
 
 

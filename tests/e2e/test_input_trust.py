@@ -24,6 +24,7 @@ PLACE = """mutation($input: OrderInput!) {
 FILL = """mutation($input: FillInput!) {
   recordFill(input: $input) { trade { fillId quantity price } sequence } }"""
 INGEST = "mutation($q: [QuoteInput!]!) { ingestQuotes(quotes: $q) { accepted sequence } }"
+ORDER_ID = "12345678-1234-5678-1234-567812345678"
 
 
 @pytest.fixture(scope="module")
@@ -208,9 +209,33 @@ def test_echoed_input_is_cut_to_a_short_prefix(trusted: Server) -> None:
         (PLACE, {"input": order_input(instrument=long)}),
         (INGEST, {"q": [{"instrument": "A", "last": "9" * 5_000}]}),
         ("{ events(types: $t) { headSequence } }".replace("$t", json.dumps([long])), None),
+        (PLACE, {"input": order_input(side=long)}),
+        (PLACE, {"input": {**order_input(), long: 1}}),
+        (PLACE, {"input": order_input(instrument=[long] * 20)}),
+        ("{ positions(status: " + long + ") { id } }", None),
+        ('{ order(id: "' + long + '") { id } }', None),
     ):
         error = refusal(trusted, query, variables)
-        assert len(error["message"]) < 1_000 and long[:100] not in error["message"]
+        assert len(error["message"]) <= 600 and long[:100] not in error["message"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"{ORDER_ID}\n",
+        f" {ORDER_ID}",
+        f"{{{ORDER_ID}}}",
+        f"urn:uuid:{ORDER_ID}",
+        ORDER_ID.replace("-", ""),
+        ORDER_ID.replace("-", "_"),
+        ORDER_ID.replace("1", "١"),
+    ],
+)
+def test_ids_are_accepted_only_in_their_canonical_form(trusted: Server, text: str) -> None:
+    query = "query($id: ID!) { order(id: $id) { id } }"
+    error = refusal(trusted, query, {"id": text})
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}
+    assert trusted.data(query, {"id": ORDER_ID.upper()})["order"] is None
 
 
 def test_client_mistakes_are_not_logged_as_errors(trusted: Server) -> None:

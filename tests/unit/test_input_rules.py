@@ -112,3 +112,21 @@ def test_decimal_text_must_be_plain_ascii(text):
 
 def test_plain_decimal_text_is_accepted():
     assert order(quantity="12.50").quantity == D("12.50")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "12345678-1234-5678-1234-567812345678\n",
+        "{12345678-1234-5678-1234-567812345678}",
+        "12345678123456781234567812345678",
+        "12345678-1234-5678-1234-56781234567_",
+        "١2345678-1234-5678-1234-567812345678",
+    ],
+)
+def test_ids_are_uuids_in_canonical_form_only(text):
+    from domain.values import check_uuid
+
+    with pytest.raises(BadInput):
+        check_uuid(text, "id")
+    assert str(check_uuid("12345678-1234-5678-1234-567812345678", "id")).startswith("1234")
