@@ -7,8 +7,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, OperationalError
 
-from application.instruments import InstrumentCommands
 from application.inputs import FillInput, OrderInput
+from application.instruments import InstrumentCommands
 from application.ports import NotificationLookup
 from application.results import FillResult, OrderResult
 from application.retry import retrying

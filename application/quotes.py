@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from application.instruments import InstrumentCommands
 from application.inputs import MAX_QUOTES_PER_BATCH, QuoteInput
+from application.instruments import InstrumentCommands
 from application.results import Ingested
 from domain.errors import BadInput
 from domain.quotes import Quote, Quotes
