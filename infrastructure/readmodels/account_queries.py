@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, select
 
-from domain.money import CONTEXT, ZERO
+from domain.money import CONTEXT, ZERO, tidy
 from infrastructure.readmodels.control import slots_table
 from infrastructure.readmodels.tables import projection_tables
 
@@ -31,8 +31,8 @@ def with_totals(row: Row) -> Row:
     return {
         **row,
         "currency": row["currency"] or None,
-        "total_pnl": total,
-        "today_pnl": CONTEXT.subtract(total, ZERO if opening is None else opening),
+        "total_pnl": tidy(total),
+        "today_pnl": tidy(CONTEXT.subtract(total, ZERO if opening is None else opening)),
     }
 
 
