@@ -52,7 +52,9 @@ class Api:
         )
         self.changes = ChangeHub(buffer_size=settings.subscription_buffer_size)
         self.prices: dict[str, Decimal] = {}
-        self.positions = PositionsView(self.read)
+        self.positions = PositionsView(
+            self.read, places=lambda instrument: self.app.spec_for(instrument).places
+        )
 
     async def start(self) -> None:
         """On the serving loop, before the first request."""
