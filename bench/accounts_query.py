@@ -35,6 +35,8 @@ HISTORY = (
     "interval: %s) { account currency start open high low close asOf } }"
 )
 FLOOR = "{ __typename }"
+INGEST = "mutation($q: [QuoteInput!]!) { ingestQuotes(quotes: $q) { sequence } }"
+WAIT = "query($n: Int) { accounts(minSequence: $n) { id } }"
 TARGET_P50_MS = 10.0
 
 
@@ -79,6 +81,28 @@ def timings_ms(client: httpx.Client, query: str, requests: int, field: str | Non
     return out
 
 
+def after_each_change_ms(client: httpx.Client, query: str, requests: int) -> list[float]:
+    """`query` each time after a quote moved the accounts read model (untimed), so no
+    answer kept from before can be used: what a chart's first load costs."""
+    out = []
+    for i in range(requests):
+        quote = {"instrument": "UNHELD", "last": f"{60 + i / 100:.2f}"}
+        body = {"query": INGEST, "variables": {"q": [quote]}}
+        sequence = client.post("/graphql", json=body).json()["data"]["ingestQuotes"]["sequence"]
+        assert (
+            "errors"
+            not in client.post(
+                "/graphql", json={"query": WAIT, "variables": {"n": sequence}}
+            ).json()
+        )
+        started = time.perf_counter()
+        body = client.post("/graphql", json={"query": query}).json()
+        out.append((time.perf_counter() - started) * 1000)
+        if "errors" in body:
+            raise RuntimeError(f"{query} failed: {body}")
+    return out
+
+
 def run(context: Run) -> list[Figure]:
     minutes = context.size(1440, 30)
     requests = context.size(300, 20)
@@ -98,6 +122,10 @@ def run(context: Run) -> list[Figure]:
                     name: timings_ms(c, query, requests, field)
                     for name, (query, field) in queries.items()
                 }
+                for name in ("account", "pnlHistory ONE_MINUTE (1000 bars)",
+                             "pnlHistory ONE_HOUR (24 bars)"):  # fmt: skip
+                    changed = after_each_change_ms(c, queries[name][0], context.size(60, 5))
+                    measured[f"{name} after each change"] = changed
         f50 = statistics.median(floor)
         for name, times in measured.items():
             p50, p99 = statistics.median(times), statistics.quantiles(times, n=100)[98]
