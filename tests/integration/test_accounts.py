@@ -176,3 +176,24 @@ def test_kept_answers_last_until_the_accounts_read_model_moves(system):
     trade(app, "v2", "AAPL", "SELL", "2", "11.25", "1")
     runner.catch_up()
     assert [a.pnl for a in view.answer("k", realized)] == [D("-0.5")] and len(computed) == 2
+
+
+def test_runners_resuming_between_events_book_what_one_runner_books(system):
+    """Each event applied by a fresh runner (empty row cache): every working row the
+    projection needs next batch must be in its tables, not only in memory."""
+    app = system.app
+    args = (AccountsProjection, system.engine, app.recorder, app.mapper)
+    steps = [
+        lambda: app.ingest_quotes([QuoteInput("AAPL", D("10.40"))]),
+        lambda: trade(app, "r1", "AAPL", "BUY", "3", "10.50", "0.5"),
+        lambda: app.ingest_quotes([QuoteInput("AAPL", D("10.70"))]),
+        lambda: trade(app, "r2", "AAPL", "SELL", "1", "10.90", "0.5"),
+        lambda: trade(app, "r3", "ESZ6", "BUY", "1", "5000", "1"),
+    ]
+    for step in steps:
+        step()
+        ProjectionRunner(*args, slot="b", page=1).catch_up()
+    ProjectionRunner(*args, slot="a").catch_up()
+    assert rows_of(system, "b") == rows_of(system, "a")
+    usd = rows_of(system, "a")["accounts"][0]
+    assert (usd["unrealized_pnl"], usd["realized_pnl"]) == (D("0.4"), D("-1.6"))  # ES: -1
