@@ -41,6 +41,7 @@ class AccountsProjection(Projection):
 
     def __init__(self) -> None:
         self._specs: tuple[str, SpecTable] = ("[]", SpecTable())
+        self._ids: dict[str, UUID] = {}
 
     def specs_configured(
         self, e: InstrumentSpecs.Configured, sequence: int, store: RowStore
@@ -89,88 +90,128 @@ class AccountsProjection(Projection):
     def _moved(
         self, e: Any, sequence: int, store: RowStore, realized: Decimal, commission: Decimal
     ) -> None:
-        old = store.get("account_positions", e.originator_id)
-        if old is None:
+        rows = _Rows(store)
+        position = rows.get("account_positions", e.originator_id)
+        if position is None:
             raise LookupError(f"position {e.originator_id} is missing; the log is out of order")
-        if old["quantity"] == 0:
-            old = self._booking(store, old)
-            old["mark"] = self._holders(store, old["instrument"])["mark"]
-        new = {
-            **old,
-            "quantity": e.quantity_after,
-            "average_price": e.average_price_after,
-            "as_of": sequence,
-        }
-        self._hold(store, new, (old["quantity"] != 0, e.quantity_after != 0), sequence)
-        self._revalue(store, old, new, sequence, e.timestamp, realized, commission)
+        was_held = position["quantity"] != 0
+        if not was_held:
+            position.update(self._booking(store, position))
+            position["mark"] = self._holders(rows, position["instrument"])["mark"]
+        was = _value_of(position)
+        position["quantity"] = e.quantity_after
+        position["average_price"] = e.average_price_after
+        if was_held != (e.quantity_after != 0):
+            self._hold(rows, position, e.quantity_after != 0)
+        bar_start = minute_of(e.timestamp)
+        self._revalue(rows, position, was, sequence, e.timestamp, bar_start, realized, commission)
+        rows.flush()
 
-    def _holders(self, store: RowStore, instrument: str) -> Row:
-        return store.get("account_holders", instrument) or {
-            "instrument": instrument,
-            "positions": "",
-            "mark": None,
-            "as_of": 0,
-        }
+    def _holders(self, rows: _Rows, instrument: str) -> Row:
+        found = rows.get("account_holders", instrument)
+        if found is None:
+            found = {"instrument": instrument, "positions": "", "mark": None, "as_of": 0}
+            rows.put("account_holders", instrument, found)
+        return found
 
-    def _hold(self, store: RowStore, row: Row, held: tuple[bool, bool], sequence: int) -> None:
+    def _hold(self, rows: _Rows, position: Row, held: bool) -> None:
         """Keep the instrument's list of open positions as the position opens or closes."""
-        if held[0] == held[1]:
-            return
-        holders = self._holders(store, row["instrument"])
+        holders = self._holders(rows, position["instrument"])
         ids = set(holders["positions"].split())
-        (ids.add if held[1] else ids.discard)(str(row["id"]))
-        positions = " ".join(sorted(ids))
-        store.put("account_holders", row["instrument"], {**holders, "positions": positions})
+        (ids.add if held else ids.discard)(str(position["id"]))
+        holders["positions"] = " ".join(sorted(ids))
 
     def quoted(self, e: Quotes.Ingested, sequence: int, store: RowStore) -> None:
+        rows = _Rows(store)
+        when, bar_start = e.timestamp, minute_of(e.timestamp)
         for quote in e.quotes:
             instrument = quote[0]
             assert instrument is not None and quote[1] is not None
             mark = Decimal(quote[1])
-            holders = self._holders(store, instrument)
-            store.put("account_holders", instrument, {**holders, "mark": mark, "as_of": sequence})
-            for position in holders["positions"].split():
-                old = store.get("account_positions", UUID(position))
-                if old is not None and old["mark"] != mark:
-                    new = {**old, "mark": mark, "as_of": sequence}
-                    self._revalue(store, old, new, sequence, e.timestamp, ZERO, ZERO)
+            holders = self._holders(rows, instrument)
+            holders["mark"], holders["as_of"] = mark, sequence
+            for held in holders["positions"].split():
+                position = rows.get("account_positions", self._id(held))
+                if position is not None and position["mark"] != mark:
+                    was = _value_of(position)
+                    position["mark"] = mark
+                    self._revalue(rows, position, was, sequence, when, bar_start, ZERO, ZERO)
+        rows.flush()
+
+    def _id(self, text: str) -> UUID:
+        found = self._ids.get(text)
+        if found is None:
+            if len(self._ids) > 100_000:
+                self._ids.clear()
+            found = self._ids[text] = UUID(text)
+        return found
 
     def _revalue(
         self,
-        store: RowStore,
-        old: Row,
-        new: Row,
+        rows: _Rows,
+        position: Row,
+        was: Value,
         sequence: int,
         when: Any,
+        bar_start: Any,
         realized: Decimal,
         commission: Decimal,
     ) -> None:
-        """Write the position at its new value and move its account's totals and bar."""
-        places = new["places"]
-        was = _value_of(old)
-        now = value(new["quantity"], new["average_price"], new["mark"], new["multiplier"], places)
-        new["unrealized_pnl"], new["gross_exposure"], new["net_exposure"] = now
-        store.put("account_positions", new["id"], new)
-        key = (new["account"], new["currency"])
-        account = store.get("accounts", key) or _new_account(key, places)
+        """Value the position (changed in place) and move its account's totals and bar."""
+        places = position["places"]
+        now = value(
+            position["quantity"],
+            position["average_price"],
+            position["mark"],
+            position["multiplier"],
+            places,
+        )
+        position["unrealized_pnl"], position["gross_exposure"], position["net_exposure"] = now
+        position["as_of"] = sequence
+        key = (position["account"], position["currency"])
+        account = rows.get("accounts", key)
+        if account is None:
+            account = _new_account(key, places)
+            rows.put("accounts", key, account)
         before = _total(account)
-        opened = (new["quantity"] != 0) - (old["quantity"] != 0)
-        account = {
-            **account,
-            "places": places,
-            "realized_pnl": _add(account["realized_pnl"], realized),
-            "commission_paid": _add(account["commission_paid"], commission),
-            "unrealized_pnl": _moved(account["unrealized_pnl"], was.unrealized, now.unrealized),
-            "gross_exposure": _moved(account["gross_exposure"], was.gross, now.gross),
-            "net_exposure": _moved(account["net_exposure"], was.net, now.net),
-            "open_positions": account["open_positions"] + opened,
-            "updated_at": when,
-            "as_of": sequence,
-        }
-        store.put("accounts", key, account)
-        bar_key = (*key, minute_of(when))
-        bar = store.get("pnl_bars", bar_key)
-        store.put("pnl_bars", bar_key, moved_bar(bar, bar_key, before, _total(account), sequence))
+        account["places"] = places
+        account["realized_pnl"] = _add(account["realized_pnl"], realized)
+        account["commission_paid"] = _add(account["commission_paid"], commission)
+        account["unrealized_pnl"] = _shift(
+            account["unrealized_pnl"], was.unrealized, now.unrealized
+        )
+        account["gross_exposure"] = _shift(account["gross_exposure"], was.gross, now.gross)
+        account["net_exposure"] = _shift(account["net_exposure"], was.net, now.net)
+        # `_value_of` gives NOTHING exactly for a flat position.
+        account["open_positions"] += (position["quantity"] != 0) - (was is not NOTHING)
+        account["updated_at"], account["as_of"] = when, sequence
+        bar_key = (*key, bar_start)
+        bar = rows.get("pnl_bars", bar_key)
+        rows.put("pnl_bars", bar_key, moved_bar(bar, bar_key, before, _total(account), sequence))
+
+
+class _Rows:
+    """Copies of the rows one event changes, changed in place and put once at its end."""
+
+    def __init__(self, store: RowStore) -> None:
+        self.store = store
+        self.rows: dict[tuple[str, Any], Row] = {}
+
+    def get(self, table: str, key: Any) -> Row | None:
+        found = self.rows.get((table, key))
+        if found is None:
+            stored = self.store.get(table, key)
+            if stored is None:
+                return None
+            found = self.rows[(table, key)] = dict(stored)
+        return found
+
+    def put(self, table: str, key: Any, row: Row) -> None:
+        self.rows[(table, key)] = row
+
+    def flush(self) -> None:
+        for (table, key), row in self.rows.items():
+            self.store.put(table, key, row)
 
 
 def _value_of(row: Row) -> Value:
@@ -197,7 +238,7 @@ def _add(total: Decimal, amount: Decimal) -> Decimal:
     return CONTEXT.add(total, amount) if amount else total
 
 
-def _moved(total: Decimal, was: Decimal, now: Decimal) -> Decimal:
+def _shift(total: Decimal, was: Decimal, now: Decimal) -> Decimal:
     return total if was == now else CONTEXT.add(CONTEXT.subtract(total, was), now)
 
 
