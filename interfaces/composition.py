@@ -15,6 +15,7 @@ from application.trading import TradingApplication
 from infrastructure.compatibility import check_compatibility
 from infrastructure.database import DatabaseUrl, make_engine
 from infrastructure.eventstore import event_store_env
+from infrastructure.instruments import spec_table
 from infrastructure.metrics import count_recorded
 from infrastructure.migrate import upgrade
 from infrastructure.policies import PolicyThread, StoreLock, store_lock
@@ -62,9 +63,11 @@ def build_system(
     market_prices: MarketPrices | None = None,
     check: bool = True,
     migrate: bool = True,
+    record_specs: bool = False,
 ) -> System:
     """Open the store named by the settings, check it can be read, migrate the
-    read models, build the app and (unstarted) projection runners."""
+    read models, build the app and (unstarted) projection runners. With `record_specs`
+    the settings' instrument specs are recorded when they differ from the store's."""
     url = DatabaseUrl(settings.database_url)
     engine = make_engine(url)
     if check:
@@ -79,8 +82,11 @@ def build_system(
         market_prices=market_prices,
         default_account=settings.default_account,
         default_signal_quantity=settings.default_signal_quantity,
+        instrument_specs=spec_table(settings.instruments, settings.currency_places),
     )
     app.observe(count_recorded)
+    if record_specs:
+        app.record_instrument_specs()
     projections = ProjectionGroup(
         engine,
         app.recorder,

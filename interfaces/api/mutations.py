@@ -120,7 +120,12 @@ class Mutation:
         return types.FillPayload(
             order=convert.order_from(result.order, as_of(result, result.order)),
             trade=convert.trade_from(result.fill, result.fill_sequence),
-            position=convert.position_from(position, as_of(result, position), market),
+            position=convert.position_from(
+                position,
+                as_of(result, position),
+                market,
+                api.app.spec_for(position.instrument).places,
+            ),
             sequence=result.sequence,
         )
 

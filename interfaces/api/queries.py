@@ -14,6 +14,7 @@ from domain.errors import BadInput
 from infrastructure.eventlog import aggregate_notifications
 from infrastructure.pages import ByteBudget, OverBudget, read_page
 from interfaces.api import convert, types
+from interfaces.api.accounts import AccountQuery
 from interfaces.api.auth import CanRead
 from interfaces.api.context import Api
 from interfaces.api.events import to_event, topics_for
@@ -44,7 +45,7 @@ def read_field(**kwargs: Any) -> Any:
 
 
 @strawberry.type
-class Query:
+class Query(AccountQuery):
     @read_field(description="Positions, by account and instrument; filter by status or account.")
     async def positions(
         self,
@@ -76,7 +77,8 @@ class Query:
             row = api.read.position(account, instrument)
             if row is None:
                 return None
-            return convert.position(row, _prices(api, {instrument}).get(instrument))
+            price = _prices(api, {instrument}).get(instrument)
+            return convert.position(row, price, api.app.spec_for(instrument).places)
 
         return await api.query(["positions", "quotes"], check_min_sequence(min_sequence), read)
 

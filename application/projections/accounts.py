@@ -1,0 +1,246 @@
+"""Accounts (SPEC section 13): totals per (account, currency) and 1-minute bars of
+total P&L, marked by fills and quotes.
+
+Working rows: each position's currency, mark and value (`account_positions`), the
+open positions of each instrument with its latest price (`account_holders`) and the
+instrument specs in force (`account_specs`, from `InstrumentSpecs.Configured`, so
+a replay to any sequence books by the specs of then). A position takes its
+currency and multiplier when it opens. Totals change by differences of rounded
+values, so they stay sums of what is shown, with no tail. Bars are keyed by the
+minute of the event's timestamp (when it was recorded), so a rebuild writes the
+same rows.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from application.projections.base import Projection, Row, RowStore
+from application.projections.valuation import NOTHING, Value, minute_of, moved_bar, value
+from domain.instruments import InstrumentSpec, InstrumentSpecs, SpecTable
+from domain.money import CONTEXT, ZERO
+from domain.positions import Position
+from domain.quotes import Quotes
+
+SPECS_KEY = "current"
+
+
+class AccountsProjection(Projection):
+    name = "accounts"
+    tables = ("account_specs", "account_positions", "account_holders", "accounts", "pnl_bars")
+    handlers = {
+        InstrumentSpecs.Configured: "specs_configured",
+        Position.Opened: "opened",
+        Position.FillApplied: "filled",
+        Position.Adjusted: "adjusted",
+        Quotes.Ingested: "quoted",
+    }
+
+    def __init__(self) -> None:
+        self._specs: tuple[str, SpecTable] = ("[]", SpecTable())
+        self._ids: dict[str, UUID] = {}
+
+    def specs_configured(
+        self, e: InstrumentSpecs.Configured, sequence: int, store: RowStore
+    ) -> None:
+        text = json.dumps(e.specs, sort_keys=True)
+        store.put("account_specs", SPECS_KEY, {"name": SPECS_KEY, "specs": text, "as_of": sequence})
+
+    def _spec(self, store: RowStore, instrument: str) -> InstrumentSpec:
+        row = store.get("account_specs", SPECS_KEY)
+        text = "[]" if row is None else row["specs"]
+        if text != self._specs[0]:
+            self._specs = (text, SpecTable.from_rows(json.loads(text)))
+        return self._specs[1].spec_for(instrument)
+
+    def opened(self, e: Position.Opened, sequence: int, store: RowStore) -> None:
+        row = {
+            "id": e.originator_id,
+            "account": e.account,
+            "instrument": e.instrument,
+            "quantity": ZERO,
+            "average_price": None,
+            "mark": None,
+            "unrealized_pnl": ZERO,
+            "gross_exposure": ZERO,
+            "net_exposure": ZERO,
+            "as_of": sequence,
+        }
+        store.put("account_positions", e.originator_id, self._booking(store, row))
+
+    def _booking(self, store: RowStore, row: Row) -> Row:
+        """`row` with the currency, places and multiplier of the specs in force."""
+        spec = self._spec(store, row["instrument"])
+        return {
+            **row,
+            "currency": spec.currency or "",
+            "places": spec.places,
+            "multiplier": spec.multiplier,
+        }
+
+    def filled(self, e: Position.FillApplied, sequence: int, store: RowStore) -> None:
+        self._moved(e, sequence, store, e.realized_delta, e.commission)
+
+    def adjusted(self, e: Position.Adjusted, sequence: int, store: RowStore) -> None:
+        self._moved(e, sequence, store, ZERO, ZERO)
+
+    def _moved(
+        self, e: Any, sequence: int, store: RowStore, realized: Decimal, commission: Decimal
+    ) -> None:
+        rows = _Rows(store)
+        position = rows.get("account_positions", e.originator_id)
+        if position is None:
+            raise LookupError(f"position {e.originator_id} is missing; the log is out of order")
+        was_held = position["quantity"] != 0
+        if not was_held:
+            position.update(self._booking(store, position))
+            position["mark"] = self._holders(rows, position["instrument"])["mark"]
+        was = _value_of(position)
+        position["quantity"] = e.quantity_after
+        position["average_price"] = e.average_price_after
+        if was_held != (e.quantity_after != 0):
+            self._hold(rows, position, e.quantity_after != 0)
+        bar_start = minute_of(e.timestamp)
+        self._revalue(rows, position, was, sequence, e.timestamp, bar_start, realized, commission)
+        rows.flush()
+
+    def _holders(self, rows: _Rows, instrument: str) -> Row:
+        found = rows.get("account_holders", instrument)
+        if found is None:
+            found = {"instrument": instrument, "positions": "", "mark": None, "as_of": 0}
+            rows.put("account_holders", instrument, found)
+        return found
+
+    def _hold(self, rows: _Rows, position: Row, held: bool) -> None:
+        """Keep the instrument's list of open positions as the position opens or closes."""
+        holders = self._holders(rows, position["instrument"])
+        ids = set(holders["positions"].split())
+        (ids.add if held else ids.discard)(str(position["id"]))
+        holders["positions"] = " ".join(sorted(ids))
+
+    def quoted(self, e: Quotes.Ingested, sequence: int, store: RowStore) -> None:
+        rows = _Rows(store)
+        when, bar_start = e.timestamp, minute_of(e.timestamp)
+        for quote in e.quotes:
+            instrument = quote[0]
+            assert instrument is not None and quote[1] is not None
+            mark = Decimal(quote[1])
+            holders = self._holders(rows, instrument)
+            holders["mark"], holders["as_of"] = mark, sequence
+            for held in holders["positions"].split():
+                position = rows.get("account_positions", self._id(held))
+                if position is not None and position["mark"] != mark:
+                    was = _value_of(position)
+                    position["mark"] = mark
+                    self._revalue(rows, position, was, sequence, when, bar_start, ZERO, ZERO)
+        rows.flush()
+
+    def _id(self, text: str) -> UUID:
+        found = self._ids.get(text)
+        if found is None:
+            if len(self._ids) > 100_000:
+                self._ids.clear()
+            found = self._ids[text] = UUID(text)
+        return found
+
+    def _revalue(
+        self,
+        rows: _Rows,
+        position: Row,
+        was: Value,
+        sequence: int,
+        when: Any,
+        bar_start: Any,
+        realized: Decimal,
+        commission: Decimal,
+    ) -> None:
+        """Value the position (changed in place) and move its account's totals and bar."""
+        places = position["places"]
+        now = value(
+            position["quantity"],
+            position["average_price"],
+            position["mark"],
+            position["multiplier"],
+            places,
+        )
+        position["unrealized_pnl"], position["gross_exposure"], position["net_exposure"] = now
+        position["as_of"] = sequence
+        key = (position["account"], position["currency"])
+        account = rows.get("accounts", key)
+        if account is None:
+            account = _new_account(key, places)
+            rows.put("accounts", key, account)
+        before = _total(account)
+        account["places"] = places
+        account["realized_pnl"] = _add(account["realized_pnl"], realized)
+        account["commission_paid"] = _add(account["commission_paid"], commission)
+        account["unrealized_pnl"] = _shift(
+            account["unrealized_pnl"], was.unrealized, now.unrealized
+        )
+        account["gross_exposure"] = _shift(account["gross_exposure"], was.gross, now.gross)
+        account["net_exposure"] = _shift(account["net_exposure"], was.net, now.net)
+        # `_value_of` gives NOTHING exactly for a flat position.
+        account["open_positions"] += (position["quantity"] != 0) - (was is not NOTHING)
+        account["updated_at"], account["as_of"] = when, sequence
+        bar_key = (*key, bar_start)
+        bar = rows.get("pnl_bars", bar_key)
+        rows.put("pnl_bars", bar_key, moved_bar(bar, bar_key, before, _total(account), sequence))
+
+
+class _Rows:
+    """Copies of the rows one event changes, changed in place and put once at its end."""
+
+    def __init__(self, store: RowStore) -> None:
+        self.store = store
+        self.rows: dict[tuple[str, Any], Row] = {}
+
+    def get(self, table: str, key: Any) -> Row | None:
+        found = self.rows.get((table, key))
+        if found is None:
+            stored = self.store.get(table, key)
+            if stored is None:
+                return None
+            found = self.rows[(table, key)] = dict(stored)
+        return found
+
+    def put(self, table: str, key: Any, row: Row) -> None:
+        self.rows[(table, key)] = row
+
+    def flush(self) -> None:
+        for (table, key), row in self.rows.items():
+            self.store.put(table, key, row)
+
+
+def _value_of(row: Row) -> Value:
+    if row["quantity"] == 0:
+        return NOTHING
+    return Value(row["unrealized_pnl"], row["gross_exposure"], row["net_exposure"])
+
+
+def _new_account(key: tuple[str, str], places: int) -> Row:
+    return {
+        "account": key[0],
+        "currency": key[1],
+        "places": places,
+        "realized_pnl": ZERO,
+        "unrealized_pnl": ZERO,
+        "commission_paid": ZERO,
+        "gross_exposure": ZERO,
+        "net_exposure": ZERO,
+        "open_positions": 0,
+    }
+
+
+def _add(total: Decimal, amount: Decimal) -> Decimal:
+    return CONTEXT.add(total, amount) if amount else total
+
+
+def _shift(total: Decimal, was: Decimal, now: Decimal) -> Decimal:
+    return total if was == now else CONTEXT.add(CONTEXT.subtract(total, was), now)
+
+
+def _total(account: Row) -> Decimal:
+    return CONTEXT.add(account["realized_pnl"], account["unrealized_pnl"])
