@@ -1,7 +1,7 @@
 // Boot: ask for a reader token if the server wants one (kept in sessionStorage, for this
 // browser session only), learn what the server serves, then go live.
 
-import { render } from "preact";
+import { type ComponentChild, render } from "preact";
 import { useState } from "preact/hooks";
 import { App } from "./app";
 import { FrameBatcher } from "./frame";
@@ -12,6 +12,16 @@ import * as Q from "./queries";
 import "./style.css";
 
 const root = document.getElementById("app")!;
+let mounted = false;
+
+/** Replace what the page shows (the static boot text first, then Preact's own tree). */
+function show(view: ComponentChild): void {
+  if (!mounted) {
+    root.textContent = "";
+    mounted = true;
+  }
+  render(view, root);
+}
 
 function TokenPrompt(props: { message: string | null; onToken: (token: string) => void }) {
   const [value, setValue] = useState("");
@@ -42,24 +52,21 @@ async function boot(token: string | null, message: string | null = null): Promis
   try {
     outcome = await probe(token);
   } catch (error) {
-    root.innerHTML = "";
-    render(<p class="boot error">Cannot reach the server: {String(error)}. Retrying…</p>, root);
+    show(<p class="boot error">Cannot reach the server: {String(error)}. Retrying…</p>);
     window.setTimeout(() => void boot(token), 2000);
     return;
   }
   if (outcome === "refused") {
     saveToken(null);
     const text = token ? "That token was refused. Check it and try again." : message;
-    root.innerHTML = "";
-    render(<TokenPrompt message={text} onToken={(t) => void boot(t)} />, root);
+    show(<TokenPrompt message={text} onToken={(t) => void boot(t)} />);
     return;
   }
   saveToken(token);
   const model = new Model();
   const frames = new FrameBatcher();
   const live = new Live(model, frames, await capabilities());
-  root.innerHTML = "";
-  render(<App model={model} frames={frames} live={live} />, root);
+  show(<App model={model} frames={frames} live={live} />);
   (window as unknown as { tradestate: unknown }).tradestate = { model, live };
   await live.start();
 }
