@@ -3,7 +3,7 @@ for 127.0.0.1: it loads from a running `serve --demo` and fills every panel with
 fill recorded through the API shows in the trade log and the position within a second; a
 server restart turns the page STALE, and it recovers by itself with every fill exactly
 once; with tokens it asks for one and refuses a wrong one. Screenshots at 1366x768 and
-phone width are kept under the test's tmp path (printed)."""
+phone width are kept in test-artifacts/dashboard/."""
 
 from __future__ import annotations
 
@@ -24,13 +24,14 @@ from tests.e2e.browser import (
     serve,
     trade_rows,
 )
-from tests.e2e.server import free_port
+from tests.e2e.server import ROOT, free_port
 
 pytestmark = pytest.mark.e2e
 
 READER = "dash-reader"
 TRADER = "dash-trader"
 FILLED = "#trades tr[data-fill]"
+SCREENSHOTS = ROOT / "test-artifacts" / "dashboard"
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +42,10 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("dashboard-screenshots")
+def shots() -> Path:
+    """Screenshots are kept (gitignored) where the playground test keeps its own."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
 
 
 def wait_all_filled(page: Any, timeout: float) -> float:
