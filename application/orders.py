@@ -7,8 +7,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, OperationalError
 
-from application.base import CommandBase
 from application.inputs import FillInput, OrderInput
+from application.instruments import InstrumentCommands
 from application.ports import NotificationLookup
 from application.results import FillResult, OrderResult
 from application.retry import retrying
@@ -16,6 +16,7 @@ from domain.errors import Conflict, DomainError, NotFound
 from domain.fills import Fill
 from domain.ids import fill_id as derive_fill_id
 from domain.ids import position_id
+from domain.money import round_money
 from domain.monitors import Monitor
 from domain.orders import Order
 from domain.positions import Position
@@ -23,10 +24,15 @@ from domain.signals import Signal
 from domain.values import OrderStatus, OrderType, Side
 
 
-class OrderCommands(CommandBase):
+class OrderCommands(InstrumentCommands):
     def place_order(self, order: OrderInput) -> OrderResult:
         """Place an order; the same clientOrderId and terms again returns the first."""
         checked = order.validated()
+        self.check_increments(
+            checked.instrument,
+            prices={"limitPrice": checked.limit_price},
+            sizes={"quantity": checked.quantity},
+        )
         return retrying(lambda: self._place(checked))
 
     def _place(self, spec: OrderInput) -> OrderResult:
@@ -107,6 +113,9 @@ class OrderCommands(CommandBase):
         position = self.position(order.account, order.instrument, cached=cached)
         timestamp = spec.timestamp or self.clock()
         assert spec.commission is not None
+        instrument = self.check_increments(
+            order.instrument, prices={"price": spec.price}, sizes={"quantity": spec.quantity}
+        )
         order.fill(
             fill_id=spec.fill_id, quantity=spec.quantity, price=spec.price, timestamp=timestamp
         )
@@ -119,6 +128,8 @@ class OrderCommands(CommandBase):
             price=spec.price,
             commission=spec.commission,
             timestamp=timestamp,
+            multiplier=instrument.multiplier,
+            places=instrument.places,
         )
         recorded = Fill(
             fill_id=spec.fill_id,
@@ -129,7 +140,7 @@ class OrderCommands(CommandBase):
             side=order.side.value,
             quantity=spec.quantity,
             price=spec.price,
-            commission=spec.commission,
+            commission=round_money(spec.commission, instrument.places),
             realized_pnl=netting.realized_delta,
             fill_timestamp=timestamp,
         )

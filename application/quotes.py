@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from application.base import CommandBase
 from application.inputs import MAX_QUOTES_PER_BATCH, QuoteInput
+from application.instruments import InstrumentCommands
 from application.results import Ingested
 from domain.errors import BadInput
 from domain.quotes import Quote, Quotes
 
 
-class QuoteCommands(CommandBase):
+class QuoteCommands(InstrumentCommands):
     def ingest_quotes(self, quotes: Sequence[QuoteInput]) -> Ingested:
         """Append a batch of at most 10 000 quotes as one QuotesIngested event."""
         if len(quotes) > MAX_QUOTES_PER_BATCH:
@@ -25,6 +25,12 @@ class QuoteCommands(CommandBase):
         rows = []
         for index, raw in enumerate(quotes):
             q = raw.validated(index)
+            at = f"quotes[{index}]."
+            self.check_increments(
+                q.instrument,
+                prices={at + "last": q.last, at + "bid": q.bid, at + "ask": q.ask},
+                sizes={},
+            )
             quote = Quote(q.instrument, q.last, q.bid, q.ask, q.volume, q.timestamp or now)
             rows.append(quote.to_row())
         batch = Quotes(quotes=rows)

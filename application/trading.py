@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from application.ports import BrokerPositions, Clock, MarketPrices, PositionDirectory, utc_now
 from application.quotes import QuoteCommands
 from application.reconciliation import ReconciliationCommands
+from domain.instruments import SpecTable
 from domain.monitors import Monitor
 from domain.orders import Order
 from domain.positions import Position
@@ -39,6 +40,7 @@ class TradingApplication(QuoteCommands, ReconciliationCommands):
         market_prices: MarketPrices | None = None,
         default_account: str = "default",
         default_signal_quantity: Decimal = Decimal(1),
+        instrument_specs: SpecTable | None = None,
     ) -> None:
         super().__init__(env)
         self.clock = clock  # type: ignore[method-assign]
@@ -47,3 +49,5 @@ class TradingApplication(QuoteCommands, ReconciliationCommands):
         self.market_prices = market_prices
         self.default_account = default_account
         self.default_signal_quantity = default_signal_quantity
+        if instrument_specs is not None:
+            self.instrument_specs = instrument_specs

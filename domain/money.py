@@ -24,3 +24,14 @@ def average_price(notional: Decimal, quantity: Decimal) -> Decimal:
 
 def sign(value: Decimal) -> int:
     return (value > 0) - (value < 0)
+
+
+#: Places money is rounded to where no currency is known (no instrument spec).
+NO_SPEC_PLACES = 8
+_STEPS = {places: Decimal(1).scaleb(-places) for places in range(19)}
+
+
+def round_money(value: Decimal, places: int = NO_SPEC_PLACES) -> Decimal:
+    """An amount as a broker books it: half-even to the currency's places, no tail."""
+    step = _STEPS.get(places) or Decimal(1).scaleb(-places)
+    return tidy(value.quantize(step, rounding=ROUND_HALF_EVEN, context=CONTEXT))

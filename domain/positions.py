@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.ids import position_id
-from domain.money import CONTEXT, ZERO, average_price, sign, tidy
+from domain.money import CONTEXT, NO_SPEC_PLACES, ZERO, average_price, round_money, sign, tidy
 from domain.values import PositionStatus, Side
 
 
@@ -32,8 +32,15 @@ def net_fill(
     fill_quantity: Decimal,
     price: Decimal,
     commission: Decimal,
+    *,
+    multiplier: Decimal = Decimal(1),
+    places: int = NO_SPEC_PLACES,
 ) -> Netting:
-    """Apply a fill: increase moves the average; reduce realizes; crossing zero reopens."""
+    """Apply a fill: increase moves the average; reduce realizes; crossing zero reopens.
+
+    What a fill realizes (times the instrument's multiplier) and its commission are
+    rounded to the currency's `places` as a broker books them; the realized total is
+    their exact sum. The average price is not money and is not rounded so."""
     # Every step in CONTEXT: the default context's 28 digits would round 36-digit sizes.
     signed = fill_quantity if side is Side.BUY else CONTEXT.minus(fill_quantity)
     new_quantity = tidy(CONTEXT.add(quantity, signed))
@@ -52,13 +59,14 @@ def net_fill(
         gross = CONTEXT.multiply(
             CONTEXT.multiply(CONTEXT.subtract(price, basis), closed), sign(quantity)
         )
+        gross = round_money(CONTEXT.multiply(gross, multiplier), places)
         if new_quantity == 0:
             new_average = None
         elif sign(new_quantity) == sign(quantity):
             new_average = average
         else:
             new_average = price
-    delta = tidy(CONTEXT.subtract(gross, commission))
+    delta = tidy(CONTEXT.subtract(gross, round_money(commission, places)))
     return Netting(
         quantity=new_quantity,
         average_price=new_average,
@@ -102,11 +110,23 @@ class Position(Aggregate):
         price: Decimal,
         commission: Decimal,
         timestamp: datetime,
+        multiplier: Decimal = Decimal(1),
+        places: int = NO_SPEC_PLACES,
     ) -> Netting:
-        """Net a fill into the position; returns the netting it recorded."""
+        """Net a fill into the position; returns the netting it recorded (the
+        commission as booked: rounded to the currency's places)."""
         result = net_fill(
-            self.quantity, self.average_price, self.realized_pnl, side, quantity, price, commission
+            self.quantity,
+            self.average_price,
+            self.realized_pnl,
+            side,
+            quantity,
+            price,
+            commission,
+            multiplier=multiplier,
+            places=places,
         )
+        commission = round_money(commission, places)
         self._fill_applied(
             fill_id=fill_id,
             order_id=order_id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from infrastructure.database import DatabaseUrl, make_engine
 from infrastructure.migrate import upgrade
 from infrastructure.projections.rebuild import Progress, rebuild
 from infrastructure.projections.tracking import active_slot
+from infrastructure.readmodels.account_queries import AccountReads, session_start
 from infrastructure.readmodels.tables import projection_tables
 
 Row = dict[str, Any]
@@ -78,6 +79,7 @@ STATE_ORDER = {
     "orders": ("created_at", "client_order_id"),
     "signals": ("created_at", "id"),
     "monitors": ("created_at", "id"),
+    "accounts": ("account", "currency"),
 }
 
 
@@ -86,12 +88,18 @@ def state_at(
     mapper: Mapper[Any],
     until: int,
     progress: Progress | None = None,
+    session_start_utc: time = time(0),
 ) -> dict[str, list[Row]]:
-    """Positions, orders, signals and monitors as they were at sequence `until`."""
+    """Positions, orders, signals, monitors and account totals as they were at sequence
+    `until` (today's P&L of the session of the accounts' last change then)."""
     with scratch_engine() as engine:
         rebuild(engine, recorder, mapper, tuple(STATE_ORDER), progress=progress, until=until)
         with engine.connect() as connection:
             state = {name: projection_rows(connection, name)[name] for name in STATE_ORDER}
+        if state["accounts"]:
+            then = max(row["updated_at"] for row in state["accounts"])
+            since = session_start(then, session_start_utc)
+            state["accounts"] = AccountReads(engine).accounts(since)
     for name, columns in STATE_ORDER.items():
         state[name].sort(key=lambda row: tuple(str(row[c]) for c in columns))
     return state

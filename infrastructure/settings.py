@@ -4,6 +4,7 @@ TOML/YAML file (`--config`) over defaults good for the demo."""
 from __future__ import annotations
 
 from contextvars import ContextVar
+from datetime import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -16,6 +17,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
     YamlConfigSettingsSource,
 )
+
+from infrastructure.instruments import InstrumentSetting
 
 _config_file: ContextVar[Path | None] = ContextVar("tradestate_config_file", default=None)
 
@@ -37,6 +40,16 @@ class Settings(BaseSettings):
     default_account: str = "default"
     default_signal_quantity: Decimal = Decimal(1)
     aggregate_cache_size: int = 10_000
+
+    # Instrument specs (SPEC section 13), keyed by instrument or glob pattern, e.g.
+    # {"BTC-*": {"currency": "USD", "price_increment": "0.01", "size_increment": "0.0001"}}.
+    instruments: dict[str, InstrumentSetting] = Field(default_factory=dict)
+    # Places of currencies ISO 4217 does not know (crypto), or overriding it.
+    currency_places: dict[str, int] = Field(
+        default_factory=lambda: {"BTC": 8, "ETH": 8, "USDT": 6, "USDC": 6}
+    )
+    # When "today" starts for todayPnl, as a UTC time of day.
+    session_start_utc: time = time(0, 0)
 
     stale_after_seconds: float = 5.0
     min_sequence_timeout_seconds: float = 5.0

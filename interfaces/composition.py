@@ -13,6 +13,7 @@ from application.trading import TradingApplication
 from infrastructure.compatibility import check_compatibility
 from infrastructure.database import DatabaseUrl, make_engine
 from infrastructure.eventstore import event_store_env
+from infrastructure.instruments import spec_table
 from infrastructure.migrate import upgrade
 from infrastructure.projections import ProjectionGroup
 from infrastructure.readmodels.queries import ReadModels
@@ -47,9 +48,11 @@ def build_system(
     market_prices: MarketPrices | None = None,
     check: bool = True,
     migrate: bool = True,
+    record_specs: bool = False,
 ) -> System:
     """Open the store named by the settings, check it can be read, migrate the
-    read models, build the app and (unstarted) projection runners."""
+    read models, build the app and (unstarted) projection runners. With `record_specs`
+    the settings' instrument specs are recorded when they differ from the store's."""
     url = DatabaseUrl(settings.database_url)
     engine = make_engine(url)
     if check:
@@ -64,7 +67,10 @@ def build_system(
         market_prices=market_prices,
         default_account=settings.default_account,
         default_signal_quantity=settings.default_signal_quantity,
+        instrument_specs=spec_table(settings.instruments, settings.currency_places),
     )
+    if record_specs:
+        app.record_instrument_specs()
     projections = ProjectionGroup(
         engine,
         app.recorder,

@@ -5,6 +5,7 @@ port; infrastructure runs it over the log, batching rows and tracking in one
 transaction.
 """
 
+from application.projections.accounts import AccountsProjection
 from application.projections.audit import AuditChain
 from application.projections.base import Projection, RowStore
 from application.projections.monitors import MonitorsProjection
@@ -24,6 +25,7 @@ ALL_PROJECTIONS: tuple[type[Projection], ...] = (
     QuotesProjection,
     ReconciliationsProjection,
     AuditChain,
+    AccountsProjection,
 )
 
 __all__ = ["ALL_PROJECTIONS", "Projection", "RowStore"]

@@ -12,6 +12,13 @@ from dataclasses import dataclass, fields
 
 from sqlalchemy import Table
 
+from infrastructure.readmodels.accounts import (
+    account_holders_table,
+    account_positions_table,
+    account_specs_table,
+    accounts_table,
+    pnl_bars_table,
+)
 from infrastructure.readmodels.metadata import metadata
 from infrastructure.readmodels.records import (
     audit_chain_table,
@@ -39,6 +46,7 @@ PROJECTION_NAMES = (
     "quotes",
     "reconciliations",
     "audit",
+    "accounts",
 )
 
 
@@ -56,6 +64,11 @@ class ProjectionTables:
     reconciliations: Table
     mismatches: Table
     audit_chain: Table
+    account_specs: Table
+    account_positions: Table
+    account_holders: Table
+    accounts: Table
+    pnl_bars: Table
 
     def all(self) -> tuple[Table, ...]:
         """Every table of this slot, parents before children."""
@@ -66,6 +79,13 @@ class ProjectionTables:
         by_projection = {
             "reconciliations": (self.reconciliations, self.mismatches),
             "audit": (self.audit_chain,),
+            "accounts": (
+                self.account_specs,
+                self.account_positions,
+                self.account_holders,
+                self.accounts,
+                self.pnl_bars,
+            ),
         }
         if projection in by_projection:
             return by_projection[projection]
@@ -86,6 +106,11 @@ def _build(slot: str) -> ProjectionTables:
         reconciliations=reconciliations_table(slot),
         mismatches=mismatches_table(slot),
         audit_chain=audit_chain_table(slot),
+        account_specs=account_specs_table(slot),
+        account_positions=account_positions_table(slot),
+        account_holders=account_holders_table(slot),
+        accounts=accounts_table(slot),
+        pnl_bars=pnl_bars_table(slot),
     )
 
 

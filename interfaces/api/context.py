@@ -21,6 +21,7 @@ from infrastructure.metrics import (
     HEAD_SEQUENCE,
     SUBSCRIBERS_CLOSED_SLOW,
 )
+from infrastructure.readmodels.account_queries import AccountReads
 from infrastructure.readmodels.queries import ReadModels
 from infrastructure.settings import Settings
 from interfaces.api.auth import Auth
@@ -42,6 +43,7 @@ class Api:
         self.app = system.app
         self.read = getattr(system, "read", None) or ReadModels(system.engine)
         self.projections = getattr(system, "projections", None)
+        self.accounts = AccountReads(system.engine)
         self.events = EventHub(
             self.app.recorder,
             lambda notification: to_event(self.app.mapper, notification),

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from infrastructure.eventlog import aggregate_notifications
 from interfaces.api import convert, types
+from interfaces.api.accounts import AccountQuery
 from interfaces.api.auth import CanRead
 from interfaces.api.context import Api
 from interfaces.api.events import to_event, topics_for
@@ -36,7 +37,7 @@ def read_field(**kwargs: Any) -> Any:
 
 
 @strawberry.type
-class Query:
+class Query(AccountQuery):
     @read_field(description="Positions, by account and instrument; filter by status or account.")
     async def positions(
         self,

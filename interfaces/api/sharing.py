@@ -13,10 +13,10 @@ A member that falls behind (its queue is full) is dropped alone: it gets an
 UNAVAILABLE error and completes, as a slow naive subscriber would; the others
 carry on. The execution stops when its last member leaves.
 
-Shared: every subscription field except `events(after: ...)`, whose catch-up
-from the log depends on the caller's `after`. Anything that cannot be planned
-(syntax errors, several or unknown operations, fragments at the root) runs
-alone, so its errors read exactly as before.
+Shared: every subscription field except `events(after: ...)` and
+`accountUpdates(after: ...)`, whose catch-up depends on the caller's `after`.
+Anything that cannot be planned (syntax errors, several or unknown operations,
+fragments at the root) runs alone, so its errors read exactly as before.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from infrastructure.metrics import (
 log = get_logger("tradestate.api")
 
 #: Subscription fields whose stream depends on these arguments is not shared.
-PRIVATE_ARGUMENTS = {"events": {"after"}}
+PRIVATE_ARGUMENTS = {"events": {"after"}, "accountUpdates": {"after"}}
 
 NEXT = "next"
 ERROR = "error"

@@ -18,6 +18,7 @@ import strawberry
 from strawberry.types import Info
 
 from interfaces.api import convert, types
+from interfaces.api.accounts import AccountSubscription
 from interfaces.api.auth import CanRead
 from interfaces.api.context import Api
 from interfaces.api.errors import guarded
@@ -51,7 +52,7 @@ def _row_id(change: Any) -> Any:
 
 
 @strawberry.type
-class Subscription:
+class Subscription(AccountSubscription):
     @subscription_field(
         description="Every event with sequence > after, in order: the stored ones first, then "
         "live ones, with no gap and no duplicate. Without `after`, only new events. A client "

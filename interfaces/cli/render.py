@@ -55,6 +55,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "commission", "realized_pnl", "timestamp", "sequence",
     ),
     "quotes": ("instrument", "last", "bid", "ask", "volume", "timestamp", "as_of"),
+    "account_totals": (
+        "currency", "realized_pnl", "unrealized_pnl", "total_pnl", "commission_paid",
+        "today_pnl", "gross_exposure", "net_exposure", "open_positions", "as_of",
+    ),
 }  # fmt: skip
 
 
@@ -64,6 +68,16 @@ def _unrealized(row: Row) -> Decimal | None:
     if market is None or average is None or not quantity:
         return None
     return (Decimal(market) - Decimal(average)) * Decimal(quantity)
+
+
+def account_objects(rows: list[Row]) -> list[Row]:
+    """Account totals rows (with totals, in account order) as `Account` objects' JSON."""
+    found: dict[str, Row] = {}
+    for row in rows:
+        account = found.setdefault(row["account"], {"id": row["account"], "asOf": 0, "totals": []})
+        account["totals"].append(graphql_object("account_totals", row))
+        account["asOf"] = max(account["asOf"], row["as_of"])
+    return list(found.values())
 
 
 def graphql_object(kind: str, row: Row) -> Row:

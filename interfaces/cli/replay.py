@@ -15,7 +15,7 @@ from infrastructure.logging import configure_logging
 from infrastructure.projections.rebuild import rebuild
 from infrastructure.replay import sequence_at, state_at
 from interfaces.cli.options import ConfigOption, DbOption, fail, settings_from
-from interfaces.cli.render import graphql_object, progress_bars
+from interfaces.cli.render import account_objects, graphql_object, progress_bars
 from interfaces.composition import build_system
 
 
@@ -73,7 +73,7 @@ def replay(
 
     --rebuild [NAME...] builds fresh tables beside the live ones and swaps when
     caught up (blue/green). --until-sequence / --until-time show positions,
-    orders, signals and monitors as they were then, built in a scratch database:
+    orders, signals, monitors and account totals as they were then, built in a scratch database:
     the live read models are not touched."""
     modes = [rebuild_, until_sequence is not None, until_time is not None]
     if sum(modes) != 1:
@@ -115,10 +115,13 @@ def _time_travel(system: Any, sequence: int | None, when: datetime | None, outpu
     if sequence > head:
         fail(f"sequence {sequence} is beyond the head of the log ({head})")
     with progress_bars() as progress:
-        state = state_at(recorder, mapper, sequence, progress)
+        state = state_at(recorder, mapper, sequence, progress, system.settings.session_start_utc)
     document: dict[str, Any] = {"sequence": sequence}
     for kind, rows in state.items():
-        document[kind] = [graphql_object(kind, row) for row in rows]
+        if kind == "accounts":
+            document[kind] = account_objects(rows)
+        else:
+            document[kind] = [graphql_object(kind, row) for row in rows]
     if output is Format.json:
         typer.echo(json.dumps(document))
     else:

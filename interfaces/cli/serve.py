@@ -37,7 +37,7 @@ def serve(
     from interfaces.composition import build_system
 
     try:
-        system = build_system(settings)
+        system = build_system(settings, record_specs=True)
     except IncompatibleStore as error:
         fail(str(error))
         return

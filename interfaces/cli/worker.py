@@ -24,7 +24,7 @@ def worker(
     share the work (one active runner per projection)."""
     settings = settings_from(db, config)
     try:
-        system = build_system(settings)
+        system = build_system(settings, record_specs=True)
     except IncompatibleStore as error:
         fail(str(error))
         return

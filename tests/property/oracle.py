@@ -2,8 +2,10 @@
 
 Written from the SPEC text, not from domain/positions.py: a fill is split into
 the part that closes the held side and the part that opens (or adds to) a
-side. Arithmetic runs in a context wide enough to be exact; the only rounding
-is the documented one, the average price half-even to 18 places.
+side. Arithmetic runs in a context wide enough to be exact; the only roundings
+are the documented ones: the average price half-even to 18 places, and what a
+fill realizes and its commission half-even to the currency's places (SPEC
+section 13; 8 with no instrument spec), summed exactly afterwards.
 """
 
 from __future__ import annotations
@@ -38,12 +40,25 @@ def _signed(direction: int, value: Decimal) -> Decimal:
     return value if direction > 0 else value.copy_negate()
 
 
-def apply(book: Book, side: str, quantity: Decimal, price: Decimal, commission: Decimal) -> Book:
+def booked(amount: Decimal, places: int = 8) -> Decimal:
+    """Money as the broker books it: half-even to the currency's places."""
+    return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN, context=EXACT)
+
+
+def apply(
+    book: Book,
+    side: str,
+    quantity: Decimal,
+    price: Decimal,
+    commission: Decimal,
+    places: int = 8,
+    multiplier: Decimal = Decimal(1),
+) -> Book:
     """The book after one fill."""
     direction = 1 if side == "BUY" else -1
     held = book.quantity.copy_abs()
     held_direction = (book.quantity > 0) - (book.quantity < 0)
-    realized = EXACT.subtract(book.realized, commission)
+    realized = EXACT.subtract(book.realized, booked(commission, places))
     if held_direction in (0, direction):
         paid = EXACT.multiply(held, book.average or ZERO)
         cost = EXACT.add(paid, EXACT.multiply(quantity, price))
@@ -53,7 +68,8 @@ def apply(book: Book, side: str, quantity: Decimal, price: Decimal, commission: 
     opening = EXACT.subtract(quantity, closing)
     assert book.average is not None
     per_unit = _signed(held_direction, EXACT.subtract(price, book.average))
-    realized = EXACT.add(realized, EXACT.multiply(per_unit, closing))
+    gross = EXACT.multiply(EXACT.multiply(per_unit, closing), multiplier)
+    realized = EXACT.add(realized, booked(gross, places))
     if opening > 0:
         return Book(_signed(direction, opening), price, realized)
     left = EXACT.subtract(held, closing)

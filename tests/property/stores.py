@@ -23,10 +23,13 @@ def memory_app() -> Iterator[TradingApplication]:
 
 
 @contextmanager
-def sqlite_system(directory: Path, **kwargs: object) -> Iterator[System]:
-    """A system on a new SQLite file in `directory`, removed afterwards."""
+def sqlite_system(
+    directory: Path, settings: dict[str, object] | None = None, **kwargs: object
+) -> Iterator[System]:
+    """A system on a new SQLite file in `directory` (with `settings`), removed afterwards."""
     path = directory / f"property-{uuid4().hex[:12]}.db"
-    system = build_system(load_settings(database_url=f"sqlite:///{path}"), **kwargs)  # type: ignore[arg-type]
+    loaded = load_settings(database_url=f"sqlite:///{path}", **(settings or {}))
+    system = build_system(loaded, **kwargs)  # type: ignore[arg-type]
     try:
         yield system
     finally:

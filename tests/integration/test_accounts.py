@@ -1,0 +1,155 @@
+"""The accounts projection on real SQLite and PostgreSQL: totals per (account,
+currency) from fills and quotes, booked by the specs in force; 1-minute P&L bars
+that a blue/green rebuild writes again identically; off-increment input refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
+
+import pytest
+from sqlalchemy import select
+
+from application.inputs import FillInput, OrderInput, QuoteInput
+from domain.errors import BadInput
+from infrastructure.instruments import InstrumentSetting
+from infrastructure.projections.rebuild import rebuild
+from infrastructure.projections.tracking import active_slot
+from infrastructure.readmodels.account_queries import AccountReads
+from infrastructure.readmodels.tables import projection_tables
+from infrastructure.replay import state_at
+from infrastructure.settings import load_settings
+from interfaces.composition import build_system
+
+SPECS = {
+    "ES*": InstrumentSetting(currency="USD", price_increment=D("0.25"), multiplier=D(50)),
+    "7203.T": InstrumentSetting(currency="JPY", price_increment=D(1), size_increment=D(100)),
+    "AAPL": InstrumentSetting(currency="USD", price_increment=D("0.01")),
+}
+TABLES = ("accounts", "pnl_bars", "account_positions", "account_holders", "account_specs")
+
+
+@pytest.fixture
+def system(database_url):
+    settings = load_settings(database_url=database_url, instruments=SPECS)
+    built = build_system(settings, record_specs=True)
+    yield built
+    built.close()
+
+
+def trade(app, tag, instrument, side, quantity, price, commission="0", account="default"):
+    order = app.place_order(
+        OrderInput(
+            client_order_id=tag,
+            account=account,
+            instrument=instrument,
+            side=side,
+            quantity=D(quantity),
+        )
+    ).order
+    return app.record_fill(
+        FillInput(
+            order_id=order.id,
+            fill_id=tag,
+            quantity=D(quantity),
+            price=D(price),
+            commission=D(commission),
+        )
+    )
+
+
+def settle(system):
+    group = system.projections
+    group.start()
+    try:
+        assert group.wait_for_blocking(["accounts"], system.app.head_sequence(), 30)
+    finally:
+        group.stop()
+
+
+def rows_of(system, slot=None):
+    with system.engine.connect() as connection:
+        slot = slot or active_slot(connection, "accounts")
+        tables = projection_tables(slot)
+        found = {}
+        for name in TABLES:
+            table = getattr(tables, name)
+            keys = list(table.primary_key.columns)
+            found[name] = [
+                dict(r._mapping) for r in connection.execute(select(table).order_by(*keys))
+            ]
+        return found
+
+
+def totals(system, account="default"):
+    since = datetime.now(UTC) - timedelta(days=1)
+    return {row["currency"]: row for row in AccountReads(system.engine).accounts(since, account)}
+
+
+def test_totals_per_currency_follow_fills_and_quotes_by_the_specs_in_force(system):
+    app = system.app
+    trade(app, "es1", "ESZ6", "BUY", "2", "5000.25", "4.5")  # 2 contracts x 50
+    trade(app, "es2", "ESZ6", "SELL", "1", "5010.50", "2.25")  # realizes 10.25 x 50
+    trade(app, "jp1", "7203.T", "BUY", "300", "2501", "333.5")  # JPY: 334 commission booked
+    trade(app, "x1", "XYZ", "BUY", "3", "1.000000001")  # no spec: 8 dp
+    trade(app, "x2", "XYZ", "SELL", "3", "1.000000016")
+    app.ingest_quotes([QuoteInput("ESZ6", D("5020")), QuoteInput("7203.T", D("2490"))])
+    settle(system)
+    found = totals(system)
+    usd, jpy, none = found["USD"], found["JPY"], found[None]
+    assert usd["realized_pnl"] == D("505.75")  # 10.25 x 50 - 4.5 - 2.25
+    assert usd["commission_paid"] == D("6.75")
+    assert usd["unrealized_pnl"] == D("987.5")  # (5020 - 5000.25) x 1 x 50
+    assert (usd["gross_exposure"], usd["net_exposure"]) == (D(251000), D(251000))
+    assert usd["open_positions"] == 1
+    assert jpy["commission_paid"] == D(334) and jpy["realized_pnl"] == D(-334)
+    assert jpy["unrealized_pnl"] == D(-3300) and jpy["places"] == 0
+    assert none["realized_pnl"] == D("0.00000004")  # 0.000000045 half-even to 8 dp
+    assert none["open_positions"] == 0 and none["gross_exposure"] == 0
+    assert rows_of(system)["account_specs"][0]["specs"].count("pattern") == 3
+
+
+def test_a_rebuild_writes_identical_rows_and_bars(system):
+    app = system.app
+    for n in range(12):
+        side = "BUY" if n % 3 else "SELL"
+        trade(app, f"t{n}", "AAPL", side, "3", f"{100 + n}.37", "0.5", account=f"acct{n % 2}")
+        app.ingest_quotes([QuoteInput("AAPL", D(f"{101 + n}.11"))])
+    settle(system)
+    before = rows_of(system)
+    assert len(before["accounts"]) == 2 and before["pnl_bars"]
+    for bar in before["pnl_bars"]:
+        assert bar["low"] <= min(bar["open"], bar["close"]) <= bar["high"]
+    rebuild(system.engine, app.recorder, app.mapper, ["accounts"])
+    with system.engine.connect() as connection:
+        assert active_slot(connection, "accounts") != "a"
+    assert rows_of(system) == before
+
+
+def test_off_increment_orders_fills_and_quotes_are_refused_and_append_nothing(system):
+    app = system.app
+    order = app.place_order(
+        OrderInput(client_order_id="o", instrument="ESZ6", side="BUY", quantity=D(1))
+    ).order
+    head = app.head_sequence()
+    with pytest.raises(BadInput) as refused:
+        app.record_fill(FillInput(order_id=order.id, fill_id="f", quantity=D(1), price=D("5000.1")))
+    assert refused.value.field == "price" and "0.25" in refused.value.message
+    with pytest.raises(BadInput) as refused:
+        app.place_order(
+            OrderInput(client_order_id="j", instrument="7203.T", side="BUY", quantity=D(150))
+        )
+    assert refused.value.field == "quantity"
+    with pytest.raises(BadInput) as refused:
+        app.ingest_quotes([QuoteInput("AAPL", D("1.5")), QuoteInput("AAPL", D("1.505"))])
+    assert refused.value.field == "quotes[1].last"
+    assert app.head_sequence() == head
+
+
+def test_replay_until_a_sequence_shows_the_accounts_then(system):
+    app = system.app
+    trade(app, "a1", "AAPL", "BUY", "2", "10.50", "1")
+    middle = app.head_sequence()
+    trade(app, "a2", "AAPL", "SELL", "2", "11.25", "1")
+    state = state_at(app.recorder, app.mapper, middle)
+    assert [(a["account"], a["realized_pnl"]) for a in state["accounts"]] == [("default", D(-1))]
