@@ -1,6 +1,7 @@
 """The trader's dashboard in Debian's chromium (Playwright), with the network cut off but
 for 127.0.0.1: it loads from a running `serve --demo` and fills every panel within 5 s; a
-fill recorded through the API shows in the trade log and the position within a second; a
+fill recorded through the API shows in the trade log, the position and the account totals
+within a second; a
 server restart turns the page STALE, and it recovers by itself with every fill exactly
 once; with tokens it asks for one and refuses a wrong one. Screenshots at 1366x768 and
 phone width are kept in test-artifacts/dashboard/."""
@@ -76,14 +77,13 @@ def test_dashboard_loads_offline_from_the_demo_and_fills_every_panel(
             wait_all_filled(page, timeout=5 - (time.monotonic() - started))
             states = panel_states(page)
             assert set(states) == set(PANELS)
-            ready = {k for k, v in states.items() if v == "ready"}
-            # account totals and P&L history come with the accounts API (issue 16):
-            # until the server serves them those two panels say so instead
-            assert ready >= set(PANELS) - {"totals", "pnl"}, states
-            for panel in ("trades", "signals", "market", "lag"):
+            assert set(states.values()) == {"ready"}, states
+            for panel in ("positions", "trades", "signals", "market", "lag"):
                 assert page.locator(f"#{panel} tbody tr").count() > 0, panel
             page.wait_for_selector("#connection.up")
             assert page.locator("#stale").count() == 0
+            assert page.locator("#totals [data-figure=totalPnl] .num").inner_text() != ""
+            assert page.locator("#pnl canvas").count() > 0
             assert refused == [], f"the page tried to leave 127.0.0.1: {refused}"
             page.screenshot(path=str(shots / f"{name}.png"), full_page=width < 500)
             page.context.close()
@@ -110,9 +110,15 @@ def test_fill_through_the_api_shows_within_a_second_and_a_restart_loses_nothing(
             ".some(td => td.textContent.trim() === '+4.00')",
             timeout=5000,
         )
+        commission = "#totals [data-figure=commissionPaid] .num"
+        page.wait_for_function(
+            f"() => document.querySelector('{commission}')?.textContent === '1.00'", timeout=5000
+        )
         shown_after = time.monotonic() - started
         assert shown_after < 2.0, f"the fill took {shown_after:.2f} s to show (target 1 s)"
-        print(f"fill recorded -> trade log and position on screen: {shown_after * 1000:.0f} ms")
+        print(
+            f"fill recorded -> trade log, position, totals on screen: {shown_after * 1000:.0f} ms"
+        )
 
     # the server is down: the page says so and keeps trying
     page.wait_for_selector("#stale", timeout=15_000)

@@ -151,7 +151,10 @@ export class Live {
           account currency start open high low close asOf } }`,
       { a: this.selectedAccount, f: new Date(now - PNL_WINDOW_MS).toISOString(), t: new Date(now + 60_000).toISOString() },
     );
-    this.model.pnl = data.pnlHistory;
+    // one currency on the chart: the account's first (bars come per currency)
+    const currency = this.model.accounts.get(this.selectedAccount)?.totals[0]?.currency
+      ?? data.pnlHistory[0]?.currency ?? null;
+    this.model.pnl = data.pnlHistory.filter((bar) => bar.currency === currency);
     this.model.loaded.pnl = true;
     this.frames.changed();
   }

@@ -18,14 +18,14 @@ export function Totals(props: { model: Model; account: string | null }) {
       ) : (
         row.totals.map((t) => (
           <div class="totals" key={t.currency ?? "-"}>
-            <div class="figure big"><label>Total P&L {t.currency ?? ""}</label><Signed value={t.totalPnl} /></div>
-            <div class="figure"><label>Today</label><Signed value={t.todayPnl} /></div>
-            <div class="figure"><label>Realized</label><Signed value={t.realizedPnl} /></div>
-            <div class="figure"><label>Unrealized</label><Signed value={t.unrealizedPnl} /></div>
-            <div class="figure"><label>Commission</label><span class="num">{decimal(t.commissionPaid)}</span></div>
-            <div class="figure"><label>Gross exposure</label><span class="num">{decimal(t.grossExposure)}</span></div>
-            <div class="figure"><label>Net exposure</label><Signed value={t.netExposure} /></div>
-            <div class="figure"><label>Open positions</label><span class="num">{t.openPositions}</span></div>
+            <div data-figure="totalPnl" class="figure big"><label>Total P&L {t.currency ?? ""}</label><Signed value={t.totalPnl} /></div>
+            <div data-figure="todayPnl" class="figure"><label>Today</label><Signed value={t.todayPnl} /></div>
+            <div data-figure="realizedPnl" class="figure"><label>Realized</label><Signed value={t.realizedPnl} /></div>
+            <div data-figure="unrealizedPnl" class="figure"><label>Unrealized</label><Signed value={t.unrealizedPnl} /></div>
+            <div data-figure="commissionPaid" class="figure"><label>Commission</label><span class="num">{decimal(t.commissionPaid)}</span></div>
+            <div data-figure="grossExposure" class="figure"><label>Gross exposure</label><span class="num">{decimal(t.grossExposure)}</span></div>
+            <div data-figure="netExposure" class="figure"><label>Net exposure</label><Signed value={t.netExposure} /></div>
+            <div data-figure="openPositions" class="figure"><label>Open positions</label><span class="num">{t.openPositions}</span></div>
           </div>
         ))
       )}
