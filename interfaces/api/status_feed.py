@@ -17,14 +17,18 @@ from domain.errors import BadInput
 from interfaces.api import types
 from interfaces.api.auth import CanRead
 from interfaces.api.context import Api
+from interfaces.api.errors import guarded
 
 MIN_INTERVAL_MS = 250
 MAX_INTERVAL_MS = 60_000
 
+DEFAULT_INTERVAL_MS = 1000
+
 IntervalMs = Annotated[
-    int,
+    int | None,
     strawberry.argument(
-        description=f"Milliseconds between two messages, {MIN_INTERVAL_MS}..{MAX_INTERVAL_MS}."
+        description=f"Milliseconds between two messages, {MIN_INTERVAL_MS}..{MAX_INTERVAL_MS} "
+        f"(default {DEFAULT_INTERVAL_MS})."
     ),
 ]
 
@@ -52,18 +56,22 @@ class StatusSubscription:
         description="systemStatus now, then again every intervalMs until the client leaves.",
     )
     async def system_status(
-        self, info: Info, interval_ms: IntervalMs = 1000
+        self, info: Info, interval_ms: IntervalMs = None
     ) -> AsyncGenerator[types.SystemStatus, None]:
-        if not MIN_INTERVAL_MS <= interval_ms <= MAX_INTERVAL_MS:
-            raise BadInput(
-                f"intervalMs must be within {MIN_INTERVAL_MS}..{MAX_INTERVAL_MS} "
-                f"(got {interval_ms})",
-                field="intervalMs",
-            )
-        api: Api = info.context["api"]
-        while True:
-            yield await system_status(api)
-            await asyncio.sleep(interval_ms / 1000)
+        async for status in guarded(_statuses(info.context["api"], interval_ms)):
+            yield status
+
+
+async def _statuses(api: Api, interval_ms: int | None) -> AsyncGenerator[types.SystemStatus, None]:
+    interval = DEFAULT_INTERVAL_MS if interval_ms is None else interval_ms
+    if not MIN_INTERVAL_MS <= interval <= MAX_INTERVAL_MS:
+        raise BadInput(
+            f"intervalMs must be within {MIN_INTERVAL_MS}..{MAX_INTERVAL_MS} (got {interval})",
+            field="intervalMs",
+        )
+    while True:
+        yield await system_status(api)
+        await asyncio.sleep(interval / 1000)
 
 
 def _version() -> str:
