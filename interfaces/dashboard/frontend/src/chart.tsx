@@ -17,7 +17,10 @@ export function PnlChart(props: { bars: PnlBar[]; version: number }) {
       layout: { background: { color: "transparent" }, textColor: "#9aa7b4", fontSize: 11 },
       grid: { vertLines: { color: "#1e2a36" }, horzLines: { color: "#1e2a36" } },
       rightPriceScale: { borderColor: "#2a3745" },
-      timeScale: { borderColor: "#2a3745", timeVisible: true, secondsVisible: false },
+      timeScale: {
+        borderColor: "#2a3745", timeVisible: true, secondsVisible: false, barSpacing: 9,
+        rightOffset: 4,
+      },
     });
     series.current = c.addSeries(CandlestickSeries, {
       upColor: "#2fbf71", downColor: "#ef5350", wickUpColor: "#2fbf71", wickDownColor: "#ef5350",
@@ -38,6 +41,7 @@ export function PnlChart(props: { bars: PnlBar[]; version: number }) {
     const first = bars.length ? bars[0].start : null;
     if (first !== drawn.current.first || bars.length < drawn.current.count || bars.length - drawn.current.count > 1) {
       s.setData(bars.map(point));
+      chart.current?.timeScale().scrollToRealTime();
     } else if (bars.length) {
       s.update(point(bars[bars.length - 1]));
     }
