@@ -78,12 +78,20 @@ def test_dashboard_loads_offline_from_the_demo_and_fills_every_panel(
             states = panel_states(page)
             assert set(states) == set(PANELS)
             assert set(states.values()) == {"ready"}, states
-            for panel in ("positions", "trades", "signals", "market", "lag"):
+            for panel in ("trades", "signals", "market", "lag"):  # positions may be flat
                 assert page.locator(f"#{panel} tbody tr").count() > 0, panel
             page.wait_for_selector("#connection.up")
             assert page.locator("#stale").count() == 0
             assert page.locator("#totals [data-figure=totalPnl] .num").inner_text() != ""
             assert page.locator("#pnl canvas").count() > 0
+            # signed numbers carry their sign as well as their colour
+            signs = page.eval_on_selector_all(
+                ".num.pos, .num.neg",
+                "els => els.map(e => [e.classList.contains('pos'), e.textContent.trim()])",
+            )
+            assert signs, "no signed number on the page"
+            for positive, text in signs:
+                assert text[0] == ("+" if positive else "\u2212"), text
             assert refused == [], f"the page tried to leave 127.0.0.1: {refused}"
             page.screenshot(path=str(shots / f"{name}.png"), full_page=width < 500)
             page.context.close()

@@ -104,5 +104,7 @@ def test_dashboard_main_thread_and_heap_under_1000_quotes_per_second(tmp_path: P
     (out / "load.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(f"dashboard under load: {figures}")
     assert quotes / elapsed > 500, f"the demo fed too few quotes to measure: {figures}"
+    # quotes(throttleMs: 250): at most 4 per instrument per second, whatever the feed does
+    assert messages / elapsed < len(INSTRUMENTS) * 4 * 1.25, figures
     assert busy < 0.30, figures
     assert heap_growth < 20 * MB, figures
