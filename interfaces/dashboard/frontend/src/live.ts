@@ -214,8 +214,10 @@ export class Live {
       const support = this.caps.updates[kind];
       if (support === "after") this.follow(client, epoch, kind, true);
       else if (support === "plain") {
+        // No `after`: subscribe, then read the rows again, so a change made between the
+        // snapshot (or the drop) and this subscription is not lost; asOf drops repeats.
         this.follow(client, epoch, kind, false);
-        if (resumed) this.refetch(kind);
+        this.refetch(kind);
       } else if (this.snapshotOnly(kind)) this.followMonitorEvents(client, epoch);
     }
     this.followTrades(client, epoch);
@@ -233,12 +235,10 @@ export class Live {
         if (Date.now() - this.model.connection.lastStatusAt > HEARTBEAT_MS) this.reconnect("server stopped answering");
       }, 1000);
     }
-    if (resumed) {
-      void query<{ reconciliations: Reconciliation[] }>(`{ reconciliations(limit: 5) { ${Q.RECONCILIATION} } }`)
+    void query<{ reconciliations: Reconciliation[] }>(`{ reconciliations(limit: 5) { ${Q.RECONCILIATION} } }`)
         .then((d) => { for (const r of d.reconciliations) upsert(this.model.reconciliations, r); this.frames.changed(); })
         .catch(() => undefined);
-      void this.loadPnl().catch(() => undefined);
-    }
+    if (resumed) void this.loadPnl().catch(() => undefined);
   }
 
   private sub<T>(client: Client, epoch: number, document: string, variables: Record<string, unknown>,
@@ -362,14 +362,29 @@ export class Live {
       return;
     }
     this.refetching.add(kind);
-    const m = kind === "monitors" ? this.cursors.monitorEvents : null;
-    void query<Record<string, unknown[]>>(`query Refetch($m: Int) { ${SNAPSHOT[kind]} }`, { m })
-      .then((data) => { this.applySnapshot(data); this.frames.changed(); })
+    void this.reread(kind)
       .catch(() => undefined)
       .finally(() => {
         this.refetching.delete(kind);
         if (this.again.delete(kind)) this.refetch(kind);
       });
+  }
+
+  private async reread(kind: Kind): Promise<void> {
+    // Read at least up to the head now, so a working order missing from the answer and
+    // not changed since is known to be working no longer.
+    const head = kind === "monitors"
+      ? this.cursors.monitorEvents
+      : (await query<{ systemStatus: Status }>(Q.HEAD)).systemStatus.headSequence;
+    const data = await query<Record<string, unknown[]>>(`query Refetch($m: Int) { ${SNAPSHOT[kind]} }`, { m: head });
+    this.applySnapshot(data);
+    if (kind === "orders") {
+      const present = new Set([...(data.submitted as Order[]), ...(data.partial as Order[])].map((o) => o.id));
+      for (const [id, order] of this.model.orders) {
+        if (!present.has(id) && order.asOf <= head) this.model.orders.delete(id);
+      }
+    }
+    this.frames.changed();
   }
 
   applyStatus(status: Status): void {
