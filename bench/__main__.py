@@ -18,7 +18,15 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import command_path, fanout, positions_query, quote_ingest, rebuild
+from bench import (
+    accounts_cost,
+    accounts_query,
+    command_path,
+    fanout,
+    positions_query,
+    quote_ingest,
+    rebuild,
+)
 from bench.context import Run
 from bench.report import Figure, print_table, write_json
 
@@ -28,6 +36,8 @@ SCENARIOS: dict[str, Callable[[Run], list[Figure]]] = {
     "rebuild": rebuild.run,
     "fanout": fanout.run,
     "positions_query": positions_query.run,
+    "accounts_query": accounts_query.run,
+    "accounts_cost": accounts_cost.run,
 }
 DEFAULT_JSON = Path(__file__).with_name("results.json")
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "tradestate-bench"

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, func, select, type_coerce
+from sqlalchemy.types import NullType
 
 from domain.money import CONTEXT, ZERO, tidy
 from infrastructure.readmodels.control import slots_table
@@ -110,10 +112,14 @@ class AccountReads:
         limit: int = 1000,
     ) -> list[Row]:
         """Bars of `seconds` from `start` (inclusive) to `end` (exclusive), in time
-        order per currency, the first `limit`."""
+        order per currency, the first `limit`.
+
+        Columns are read raw and converted here: the column types' own result
+        processing cost ten times the database's work for a day of bars."""
         with self.engine.connect() as connection:
             bars = self._slot(connection).pnl_bars
-            statement = select(bars).where(
+            raw = [type_coerce(bars.c[name], NullType()).label(name) for name in BAR_COLUMNS]
+            statement = select(*raw).where(
                 bars.c.account == account, bars.c.start >= start, bars.c.start < end
             )
             if currency is not None:
@@ -121,5 +127,33 @@ class AccountReads:
             statement = statement.order_by(bars.c.currency, bars.c.start)
             if seconds == 60:
                 statement = statement.limit(limit)
-            rows = [dict(row._mapping) for row in connection.execute(statement)]
+            rows = [_bar(account, *row) for row in connection.execute(statement)]
         return rows if seconds == 60 else combined(rows, seconds)[:limit]
+
+
+BAR_COLUMNS = ("currency", "start", "open", "high", "low", "close", "as_of")
+
+
+def _number(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(value)
+
+
+def _utc(value: Any) -> datetime:
+    if isinstance(value, str):  # SQLite: the UTC wall time as text
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+def _bar(
+    account: str, currency: str, start: Any, open_: Any, high: Any, low: Any, close: Any, as_of: int
+) -> Row:
+    return {
+        "account": account,
+        "currency": currency,
+        "start": _utc(start),
+        "open": _number(open_),
+        "high": _number(high),
+        "low": _number(low),
+        "close": _number(close),
+        "as_of": as_of,
+    }

@@ -51,6 +51,7 @@ def account_holders_table(slot: str) -> Table:
         metadata,
         Column("instrument", Text, primary_key=True),
         Column("positions", Text, nullable=False),  # ids of the open positions, space-separated
+        Column("mark", DecimalType),  # the instrument's latest price
         as_of_column(),
     )
 

@@ -118,7 +118,15 @@ def api_of(info: Info) -> Api:
 
 def read_accounts(api: Api, account: str | None = None) -> list[Account]:
     since = session_start(datetime.now(UTC), api.settings.session_start_utc)
-    return accounts_of(api.accounts.accounts(since, account))
+    return api.accounts_view.answer(
+        ("accounts", account, since), lambda: accounts_of(api.accounts.accounts(since, account))
+    )
+
+
+def read_bars(api: Api, *args: Any) -> list[PnlBar]:
+    return api.accounts_view.answer(
+        ("bars", *args), lambda: [bar(row) for row in api.accounts.bars(*args)]
+    )
 
 
 @strawberry.type
@@ -160,8 +168,7 @@ class AccountQuery:
         api = api_of(info)
         check_symbol(account, "account")
         limit = check_limit(1000 if limit is None else limit)
-        rows = await api.run(api.accounts.bars, account, from_, to, currency, interval.value, limit)
-        return [bar(row) for row in rows]
+        return await api.run(read_bars, api, account, from_, to, currency, interval.value, limit)
 
 
 @strawberry.type

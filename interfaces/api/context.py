@@ -24,6 +24,7 @@ from infrastructure.metrics import (
 from infrastructure.readmodels.account_queries import AccountReads
 from infrastructure.readmodels.queries import ReadModels
 from infrastructure.settings import Settings
+from interfaces.api.accounts_view import AccountsView
 from interfaces.api.auth import Auth
 from interfaces.api.errors import ApiError
 from interfaces.api.events import to_event
@@ -44,6 +45,7 @@ class Api:
         self.read = getattr(system, "read", None) or ReadModels(system.engine)
         self.projections = getattr(system, "projections", None)
         self.accounts = AccountReads(system.engine)
+        self.accounts_view = AccountsView(self.read)
         self.events = EventHub(
             self.app.recorder,
             lambda notification: to_event(self.app.mapper, notification),
@@ -52,7 +54,9 @@ class Api:
         )
         self.changes = ChangeHub(buffer_size=settings.subscription_buffer_size)
         self.prices: dict[str, Decimal] = {}
-        self.positions = PositionsView(self.read)
+        self.positions = PositionsView(
+            self.read, places=lambda instrument: self.app.spec_for(instrument).places
+        )
 
     async def start(self) -> None:
         """On the serving loop, before the first request."""

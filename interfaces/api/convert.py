@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from domain.fills import Fill
-from domain.money import CONTEXT, tidy
+from domain.money import CONTEXT, NO_SPEC_PLACES, round_money
 from domain.monitors import Monitor as MonitorAggregate
 from domain.orders import Order as OrderAggregate
 from domain.positions import Position as PositionAggregate
@@ -26,20 +26,26 @@ def from_row(cls: type[T], row: Row, **extra: Any) -> T:
 
 
 def unrealized(
-    quantity: Decimal, average: Decimal | None, market: Decimal | None
+    quantity: Decimal,
+    average: Decimal | None,
+    market: Decimal | None,
+    places: int = NO_SPEC_PLACES,
 ) -> Decimal | None:
+    """(market - average) x quantity, rounded as the broker books money (SPEC 13)."""
     if market is None or average is None or quantity == 0:
         return None
-    return tidy(CONTEXT.multiply(CONTEXT.subtract(market, average), quantity))
+    return round_money(CONTEXT.multiply(CONTEXT.subtract(market, average), quantity), places)
 
 
-def position(row: Row, market_price: Decimal | None = None) -> types.Position:
+def position(
+    row: Row, market_price: Decimal | None = None, places: int = NO_SPEC_PLACES
+) -> types.Position:
     market = market_price if market_price is not None else row.get("market_price")
     return from_row(
         types.Position,
         row,
         market_price=market,
-        unrealized_pnl=unrealized(row["quantity"], row.get("average_price"), market),
+        unrealized_pnl=unrealized(row["quantity"], row.get("average_price"), market, places),
     )
 
 
@@ -88,7 +94,10 @@ def signal_from(aggregate: SignalAggregate, sequence: int) -> types.Signal:
 
 
 def position_from(
-    aggregate: PositionAggregate, sequence: int, market_price: Decimal | None
+    aggregate: PositionAggregate,
+    sequence: int,
+    market_price: Decimal | None,
+    places: int = NO_SPEC_PLACES,
 ) -> types.Position:
     return types.Position(
         id=str(aggregate.id),
@@ -98,7 +107,9 @@ def position_from(
         average_price=aggregate.average_price,
         realized_pnl=aggregate.realized_pnl,
         market_price=market_price,
-        unrealized_pnl=unrealized(aggregate.quantity, aggregate.average_price, market_price),
+        unrealized_pnl=unrealized(
+            aggregate.quantity, aggregate.average_price, market_price, places
+        ),
         status=aggregate.status,
         opened_at=aggregate.opened_at,
         updated_at=aggregate.modified_on,

@@ -113,7 +113,9 @@ class Mutation:
         return types.FillPayload(
             order=convert.order_from(result.order, result.sequence),
             trade=convert.trade_from(result.fill, result.fill_sequence),
-            position=convert.position_from(position, result.sequence, market),
+            position=convert.position_from(
+                position, result.sequence, market, api.app.spec_for(position.instrument).places
+            ),
             sequence=result.sequence,
         )
 

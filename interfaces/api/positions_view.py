@@ -16,10 +16,12 @@ Ordering is by (account, instrument) in code-point order on both engines.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from decimal import Decimal
 
 from sqlalchemy import Table
 
+from domain.money import NO_SPEC_PLACES
 from infrastructure.readmodels.queries import Changes, Mark, ReadModels, Row
 from infrastructure.readmodels.tables import ProjectionTables
 from interfaces.api import convert, types
@@ -35,8 +37,11 @@ class PositionsView:
     """Positions with their market prices, as of the last call. Thread-safe: queries
     run in worker threads. Answers are shared: callers must not change them."""
 
-    def __init__(self, read: ReadModels) -> None:
+    def __init__(
+        self, read: ReadModels, places: Callable[[str], int] = lambda _: NO_SPEC_PLACES
+    ) -> None:
         self._read = read
+        self._places = places
         self._lock = threading.Lock()
         self._positions_mark: Mark | None = None
         self._quotes_mark: Mark | None = None
@@ -81,7 +86,8 @@ class PositionsView:
             self._order = sorted(self._rows)
         for key in touched:
             row = self._rows[key]
-            position = convert.position(row, self._prices.get(row["instrument"]))
+            instrument = row["instrument"]
+            position = convert.position(row, self._prices.get(instrument), self._places(instrument))
             self._objects[key] = remember_completions(position)
         self._ordered = [(self._rows[key], self._objects[key]) for key in self._order]
         self._answers.clear()

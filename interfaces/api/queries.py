@@ -69,7 +69,8 @@ class Query(AccountQuery):
             row = api.read.position(account, instrument)
             if row is None:
                 return None
-            return convert.position(row, _prices(api, {instrument}).get(instrument))
+            price = _prices(api, {instrument}).get(instrument)
+            return convert.position(row, price, api.app.spec_for(instrument).places)
 
         return await api.query(["positions", "quotes"], check_min_sequence(min_sequence), read)
 

@@ -92,7 +92,9 @@ class Subscription(AccountSubscription):
                 accept=lambda c: _matches(c.row, account=account, instrument=instrument),
             )
         ):
-            yield convert.position(change.row, api.prices.get(change.row["instrument"]))
+            held = change.row["instrument"]
+            places = api.app.spec_for(held).places
+            yield convert.position(change.row, api.prices.get(held), places)
 
     @subscription_field(description="A signal's new state, after the read model changed.")
     async def signal_updates(

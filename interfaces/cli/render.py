@@ -25,6 +25,7 @@ from rich.progress import (
 )
 
 from application.event_names import event_type
+from domain.money import round_money
 from interfaces.event_json import camel, event_data, jsonable
 
 Row = dict[str, Any]
@@ -67,7 +68,8 @@ def _unrealized(row: Row) -> Decimal | None:
     market = row.get("market_price")
     if market is None or average is None or not quantity:
         return None
-    return (Decimal(market) - Decimal(average)) * Decimal(quantity)
+    # No specs here: money to 8 places, as for an instrument without one.
+    return round_money((Decimal(market) - Decimal(average)) * Decimal(quantity))
 
 
 def account_objects(rows: list[Row]) -> list[Row]:

@@ -64,7 +64,10 @@ def _account_positions(name: str) -> list[sa.SchemaItem]:
 
 
 def _account_holders(name: str) -> list[sa.SchemaItem]:
-    return [_text("instrument"), _text("positions"), _as_of(), _pk(name, "instrument")]
+    return [
+        _text("instrument"), _text("positions"), _decimal("mark", True), _as_of(),
+        _pk(name, "instrument"),
+    ]
 
 
 def _accounts(name: str) -> list[sa.SchemaItem]:

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
 from application.inputs import FillInput, OrderInput, QuoteInput
+from application.projections.accounts import AccountsProjection
 from domain.errors import BadInput
 from infrastructure.instruments import InstrumentSetting
 from infrastructure.projections.rebuild import rebuild
+from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.projections.tracking import active_slot
 from infrastructure.readmodels.account_queries import AccountReads
 from infrastructure.readmodels.tables import projection_tables
@@ -153,3 +156,44 @@ def test_replay_until_a_sequence_shows_the_accounts_then(system):
     trade(app, "a2", "AAPL", "SELL", "2", "11.25", "1")
     state = state_at(app.recorder, app.mapper, middle)
     assert [(a["account"], a["realized_pnl"]) for a in state["accounts"]] == [("default", D(-1))]
+
+
+def test_kept_answers_last_until_the_accounts_read_model_moves(system):
+    from interfaces.api.accounts_view import AccountsView
+
+    app, view, computed = system.app, AccountsView(system.read), []
+
+    def realized():
+        computed.append(1)
+        return [SimpleNamespace(pnl=row["realized_pnl"]) for row in totals(system).values()]
+
+    runner = ProjectionRunner(AccountsProjection, system.engine, app.recorder, app.mapper)
+    trade(app, "v1", "AAPL", "BUY", "2", "10.50", "1")
+    runner.catch_up()
+    first = view.answer("k", realized)
+    assert [a.pnl for a in first] == [D(-1)] and view.answer("k", realized) is first
+    assert len(computed) == 1
+    trade(app, "v2", "AAPL", "SELL", "2", "11.25", "1")
+    runner.catch_up()
+    assert [a.pnl for a in view.answer("k", realized)] == [D("-0.5")] and len(computed) == 2
+
+
+def test_runners_resuming_between_events_book_what_one_runner_books(system):
+    """Each event applied by a fresh runner (empty row cache): every working row the
+    projection needs next batch must be in its tables, not only in memory."""
+    app = system.app
+    args = (AccountsProjection, system.engine, app.recorder, app.mapper)
+    steps = [
+        lambda: app.ingest_quotes([QuoteInput("AAPL", D("10.40"))]),
+        lambda: trade(app, "r1", "AAPL", "BUY", "3", "10.50", "0.5"),
+        lambda: app.ingest_quotes([QuoteInput("AAPL", D("10.70"))]),
+        lambda: trade(app, "r2", "AAPL", "SELL", "1", "10.90", "0.5"),
+        lambda: trade(app, "r3", "ESZ6", "BUY", "1", "5000", "1"),
+    ]
+    for step in steps:
+        step()
+        ProjectionRunner(*args, slot="b", page=1).catch_up()
+    ProjectionRunner(*args, slot="a").catch_up()
+    assert rows_of(system, "b") == rows_of(system, "a")
+    usd = rows_of(system, "a")["accounts"][0]
+    assert (usd["unrealized_pnl"], usd["realized_pnl"]) == (D("0.4"), D("-1.6"))  # ES: -1

@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ["command_path", "quote_ingest", "rebuild", "fanout", "positions_query"]
+SCENARIOS = [
+    "command_path",
+    "quote_ingest",
+    "rebuild",
+    "fanout",
+    "positions_query",
+    "accounts_query",
+]
 
 
 @pytest.mark.e2e

@@ -106,6 +106,11 @@ def test_time_travel_shows_the_state_then_and_leaves_the_live_read_models(databa
     [order] = state["orders"]
     assert order["status"] == "PARTIALLY_FILLED" and order["filledQuantity"] == "4"
     assert state["signals"] == [] and state["monitors"] == []
+    [account] = state["accounts"]  # SPEC section 13: the account totals then
+    assert account["id"] == "default" and account["asOf"] <= store.after_first_fill
+    [totals] = account["totals"]
+    assert totals["currency"] is None and totals["openPositions"] == 1
+    assert (totals["realizedPnl"], totals["grossExposure"], totals["totalPnl"]) == ("0", "400", "0")
 
     system = build_system(load_settings(database_url=store.url))
     try:

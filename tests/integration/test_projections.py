@@ -38,7 +38,10 @@ TABLES = (
     "mismatches",
     "audit_chain",
 )
-ALL = ["positions", "signals", "orders", "trades", "monitors", "quotes", "reconciliations", "audit"]
+ALL = [
+    "positions", "signals", "orders", "trades", "monitors", "quotes", "reconciliations", "audit",
+    "accounts",
+]  # fmt: skip
 
 
 @pytest.fixture

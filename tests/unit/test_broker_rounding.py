@@ -102,3 +102,12 @@ def test_specs_are_recorded_once_per_change(app):
     assert app.record_instrument_specs() is not None
     stream = app.repository.get(InstrumentSpecs.create_id())
     assert stream.version == 3 and stream.specs[0]["currency"] == "GBP"
+
+
+def test_served_unrealized_pnl_is_rounded_like_booked_money():
+    from interfaces.api.convert import unrealized
+
+    # Exactly (10.05 - 10.015714285714285714) x 7 = 0.240000000000000002.
+    assert unrealized(D(7), D(AVERAGE), D("10.05"), places=2) == D("0.24")
+    assert unrealized(D(7), D(AVERAGE), D("10.05")) == D("0.24")  # 8 places: no tail either
+    assert unrealized(D(-3), D("0.1"), D("0.3333333333"), places=8) == D("-0.7")
