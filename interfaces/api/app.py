@@ -69,7 +69,7 @@ def create_app(system: Any, settings: Settings) -> Litestar:
 
     controller, extra = _with_playground(TradestateGraphQL)
     return Litestar(
-        route_handlers=[controller, health_router(api), *extra],
+        route_handlers=[controller, health_router(api), *extra, *_dashboard()],
         on_startup=[api.start, settle_garbage_collector],
         on_shutdown=[api.stop],
         request_max_body_size=settings.max_request_bytes,
@@ -101,6 +101,16 @@ def _with_playground(
         log.warning("playground bundles are missing; GET /graphql serves no page")
         return controller, []
     return with_playground(controller, graphql_path=GRAPHQL_PATH), [playground_static_router()]
+
+
+def _dashboard() -> list[Any]:
+    """The trader's dashboard at /dashboard (and / redirecting there) when it is built."""
+    from interfaces.dashboard import assets_available, dashboard_routes
+
+    if not assets_available():
+        log.warning("dashboard is not built; /dashboard serves no page")
+        return []
+    return dashboard_routes()
 
 
 def _client_error(_request: Any, error: ClientException) -> Any:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -26,6 +25,7 @@ from interfaces.api.limits import (
     check_min_sequence,
     response_budget,
 )
+from interfaces.api.status_feed import system_status
 
 MIN_SEQUENCE = "Wait (bounded) until the read model has applied this sequence."
 MinSequence = Annotated[int | None, strawberry.argument(description=MIN_SEQUENCE)]
@@ -233,20 +233,7 @@ class Query(AccountQuery):
 
     @read_field(description="Version, store, log head and each projection's progress.")
     async def system_status(self, info: Info) -> types.SystemStatus:
-        api = api_of(info)
-        head = await api.run(api.head_sequence)
-        states = api.projections.status() if api.projections is not None else []
-        return types.SystemStatus(
-            version=_version(),
-            database=api.system.url.describe(),
-            head_sequence=head,
-            projections=[
-                types.ProjectionStatus(
-                    name=s.name, sequence=s.sequence, lag=s.lag, stale=s.stale, error=s.error
-                )
-                for s in states
-            ],
-        )
+        return await system_status(api_of(info))
 
 
 def _prices(api: Api, instruments: set[str]) -> dict[str, Any]:
@@ -287,10 +274,3 @@ def _event_page(
         found = [over.refused]  # one event larger than the whole budget: alone, it is served
         budget.used = budget.limit
     return types.EventPage(events=[to_event(api.app.mapper, n) for n in found], head_sequence=head)
-
-
-def _version() -> str:
-    try:
-        return version("tradestate")
-    except PackageNotFoundError:
-        return "0+unknown"

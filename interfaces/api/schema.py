@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.tools import merge_types
 from strawberry.types.graphql import OperationType
 
 from infrastructure.settings import Settings
@@ -17,6 +18,7 @@ from interfaces.api.limits import document_limits
 from interfaces.api.mutations import Mutation
 from interfaces.api.queries import Query
 from interfaces.api.scalars import SCALAR_OVERRIDES
+from interfaces.api.status_feed import StatusSubscription
 from interfaces.api.subscriptions import Subscription
 
 
@@ -45,7 +47,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return TradestateSchema(
         query=Query,
         mutation=Mutation,
-        subscription=Subscription,
+        subscription=merge_types("Subscription", (Subscription, StatusSubscription)),
         scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
         extensions=[*document_limits(settings), CachedParse, CheckedValidation, ErrorCodes],
         execution_context_class=ExecutionContext,
