@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from application.ports import BrokerPositions, Clock, MarketPrices, PositionDirectory, utc_now
 from application.trading import TradingApplication
 from infrastructure.compatibility import check_compatibility
-from infrastructure.database import DatabaseUrl, make_engine
+from infrastructure.database import DatabaseUrl, make_engine, make_query_engine
 from infrastructure.eventstore import event_store_env
 from infrastructure.migrate import upgrade
 from infrastructure.projections import ProjectionGroup
@@ -36,6 +36,7 @@ class System:
             self.projections.stop()
         self.app.close()
         self.engine.dispose()
+        self.read.engine.dispose()  # the query engine (PostgreSQL), if not the same
 
 
 def build_system(
@@ -52,6 +53,7 @@ def build_system(
     read models, build the app and (unstarted) projection runners."""
     url = DatabaseUrl(settings.database_url)
     engine = make_engine(url)
+    queries = make_query_engine(url, engine, settings.query_timeout_seconds)
     if check:
         check_compatibility(engine, url)
     if migrate:
@@ -71,12 +73,13 @@ def build_system(
         app.mapper,
         stale_after=settings.stale_after_seconds,
         advisory_locks=url.is_postgres,
+        status_engine=queries,
     )
     return System(
         settings=settings,
         url=url,
         engine=engine,
         app=app,
-        read=ReadModels(engine),
+        read=ReadModels(queries),
         projections=projections,
     )

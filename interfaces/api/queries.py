@@ -226,7 +226,7 @@ class Query:
     async def system_status(self, info: Info) -> types.SystemStatus:
         api = api_of(info)
         head = await api.run(api.head_sequence)
-        states = api.projections.status() if api.projections is not None else []
+        states = await api.status()
         return types.SystemStatus(
             version=_version(),
             database=api.system.url.describe(),
