@@ -180,3 +180,28 @@ def make_engine(url: DatabaseUrl, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url.sqlalchemy, pool_pre_ping=True, **kwargs)
+
+
+def make_query_engine(url: DatabaseUrl, engine: Engine, timeout: float) -> Engine:
+    """An engine for reads that answer requests: on PostgreSQL each statement gives
+    up after `timeout` seconds, waiting for a lock included (another session's
+    `LOCK TABLE`, a migration's DDL), so a locked table costs a request an error
+    (UNAVAILABLE), not a worker thread and a pooled connection for as long as the
+    lock is held. SQLite reads do not wait for writers (WAL): there, `engine` itself."""
+    if not url.is_postgres:
+        return engine
+    engine = make_engine(url, pool_timeout=timeout)
+    milliseconds = max(int(timeout * 1000), 1)
+
+    def bound(dbapi_connection: Any, _record: Any) -> None:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f"SET lock_timeout = {milliseconds}")
+                cursor.execute(f"SET statement_timeout = {milliseconds}")
+        finally:
+            dbapi_connection.autocommit = autocommit
+
+    event.listen(engine, "connect", bound)
+    return engine

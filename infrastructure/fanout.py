@@ -203,8 +203,14 @@ class EventHub:
                 log.exception("log follower stopped", error="the event log could not be read")
 
     def _hand_over(self, notification: Any) -> None:
+        entry = LogEntry(notification, self.decode)
+        if self._buffers:
+            # Decode here, on the follower's thread, not on the loop, which serves
+            # every request meanwhile (a quote batch takes tens of milliseconds).
+            with contextlib.suppress(Exception):  # the loop raises it to subscribers
+                _ = entry.value
         with self._lock:
-            self._pending.append(notification)
+            self._pending.append(entry)
             if self._scheduled or self._loop is None:
                 return
             self._scheduled = True
@@ -217,16 +223,15 @@ class EventHub:
             batch = list(self._pending)
             self._pending.clear()
             self._scheduled = False
-        for notification in batch:
-            if notification.id <= self.dispatched:
+        for entry in batch:
+            if entry.sequence <= self.dispatched:
                 continue
-            entry = LogEntry(notification, self.decode)
             for buffer in list(self._buffers):
                 if not buffer.offer(entry):
                     self._buffers.discard(buffer)
                     if self.on_overflow is not None:
                         self.on_overflow()
-            self.dispatched = notification.id
+            self.dispatched = entry.sequence
 
     def _read(self, after: int, topics: Sequence[str]) -> tuple[list[LogEntry], int]:
         """Stored notifications after `after` (one page, bounded in rows and in bytes:

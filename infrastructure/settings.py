@@ -53,6 +53,16 @@ class Settings(BaseSettings):
 
     stale_after_seconds: float = 5.0
     min_sequence_timeout_seconds: float = 5.0
+    # Requests never wait on the database for long, nor crowd out other requests
+    # (ADR 012): a read-model statement gives up after query_timeout_seconds (locks
+    # included, PostgreSQL); each kind of read and the commands get their own worker
+    # threads (commands fewer than the event store's pooled connections, so writers
+    # waiting on a lock leave connections for reading the log); a WebSocket whose
+    # client stops reading is closed after ws_send_timeout_seconds.
+    query_timeout_seconds: float = 5.0
+    threads_per_read_kind: int = 8
+    command_threads: int = 8
+    ws_send_timeout_seconds: float = 10.0
 
     reconcile_interval_seconds: float = 30.0
     reconcile_policy: Literal["ALERT", "AUTO_CORRECT"] = "ALERT"

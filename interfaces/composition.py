@@ -13,7 +13,7 @@ from application.policies.reconciliation import ReconciliationRequests
 from application.ports import BrokerPositions, Clock, MarketPrices, PositionDirectory, utc_now
 from application.trading import TradingApplication
 from infrastructure.compatibility import check_compatibility
-from infrastructure.database import DatabaseUrl, make_engine
+from infrastructure.database import DatabaseUrl, make_engine, make_query_engine
 from infrastructure.eventstore import event_store_env
 from infrastructure.instruments import spec_table
 from infrastructure.metrics import count_recorded
@@ -52,6 +52,7 @@ class System:
             self.projections.stop()
         self.app.close()
         self.engine.dispose()
+        self.read.engine.dispose()  # the query engine (PostgreSQL), if not the same
 
 
 def build_system(
@@ -70,6 +71,7 @@ def build_system(
     the settings' instrument specs are recorded when they differ from the store's."""
     url = DatabaseUrl(settings.database_url)
     engine = make_engine(url)
+    queries = make_query_engine(url, engine, settings.query_timeout_seconds)
     if check:
         check_compatibility(engine, url)
     if migrate:
@@ -93,6 +95,7 @@ def build_system(
         app.mapper,
         stale_after=settings.stale_after_seconds,
         advisory_locks=url.is_postgres,
+        status_engine=queries,
     )
     reconciler_lock = store_lock(url, engine, ReconciliationRequests.name)
     app.broker_presence = LockPresence(reconciler_lock)
@@ -101,7 +104,7 @@ def build_system(
         url=url,
         engine=engine,
         app=app,
-        read=ReadModels(engine),
+        read=ReadModels(queries),
         projections=projections,
         monitors=PolicyThread(
             app.recorder, MonitorPolicy(app), store_lock(url, engine, MonitorPolicy.name)

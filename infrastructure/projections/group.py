@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from sqlalchemy import Engine, select
 
@@ -16,6 +16,7 @@ from application.projections import ALL_PROJECTIONS, Projection
 from infrastructure.projections.runner import Change, Listener, ProjectionRunner
 from infrastructure.projections.threads import LogFollower, RunnerThread
 from infrastructure.projections.tracking import read_tracking
+from infrastructure.projections.waiting import SharedProgress
 from infrastructure.projections.watch import ChangeWatcher
 from infrastructure.readmodels.control import slots_table
 from infrastructure.readmodels.queries import ReadModels
@@ -44,8 +45,13 @@ class ProjectionGroup:
         projections: Sequence[type[Projection]] = ALL_PROJECTIONS,
         poll: float = 0.1,
         persist_every: float = 1.0,
+        status_engine: Engine | None = None,
     ) -> None:
         self.engine = engine
+        # Status and read-your-writes checks answer requests: on the query engine,
+        # whose statements give up rather than wait out another session's lock.
+        self.status_engine = status_engine or engine
+        self._progress = SharedProgress(self.applied)
         self.recorder = recorder
         self.stale_after = stale_after
         self.names = [p.name for p in projections]
@@ -157,7 +163,7 @@ class ProjectionGroup:
                 return runner.position, runner.error, True
             runner.checked = None  # its next keep_up reads the slot again
             thread.wake.set()
-        with self.engine.connect() as connection:
+        with self.status_engine.connect() as connection:
             row = read_tracking(connection, name, slot)
         return self._covered(name, row.position, upto), row.error, False
 
@@ -166,7 +172,7 @@ class ProjectionGroup:
         statement = select(slots_table.c.name, slots_table.c.active_slot).where(
             slots_table.c.name.in_(list(names))
         )
-        with self.engine.connect() as connection:
+        with self.status_engine.connect() as connection:
             found = dict(connection.execute(statement).tuples().all())
         return {name: found.get(name, "a") for name in names}
 
@@ -207,17 +213,23 @@ class ProjectionGroup:
         slots = self._active_slots(names)
         return all(self.position_of(name, sequence, slots)[0] >= sequence for name in names)
 
-    async def wait_for(self, names: Sequence[str], sequence: int, timeout: float) -> bool:
-        """Read-your-writes: True once every named projection has applied `sequence`."""
-        deadline = time.monotonic() + timeout
-        delay = 0.002
-        while True:
-            if self.caught_up(names, sequence):
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.05)
+    def applied(self) -> dict[str, int]:
+        """How far each projection has applied the log (past the events it ignores)."""
+        head = self.head_sequence()
+        slots = self._active_slots(self.names)
+        return {name: self.position_of(name, head, slots)[0] for name in self.names}
+
+    async def wait_for(
+        self,
+        names: Sequence[str],
+        sequence: int,
+        timeout: float,
+        limiter: anyio.CapacityLimiter | None = None,
+    ) -> bool:
+        """Read-your-writes: True once every named projection has applied `sequence`.
+        The checks read the database in a worker thread (`limiter`'s), never on the
+        loop, and are shared by every waiter (waiting.SharedProgress)."""
+        return await self._progress.wait_for(names, sequence, timeout, limiter)
 
     def wait_for_blocking(self, names: Sequence[str], sequence: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

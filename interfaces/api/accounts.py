@@ -168,7 +168,9 @@ class AccountQuery:
         api = api_of(info)
         check_symbol(account, "account")
         limit = check_limit(1000 if limit is None else limit)
-        return await api.run(read_bars, api, account, from_, to, currency, interval.value, limit)
+        return await api.run(
+            read_bars, api, account, from_, to, currency, interval.value, limit, lane="accounts"
+        )
 
 
 @strawberry.type
@@ -196,7 +198,7 @@ class AccountSubscription:
         sent: dict[str, int] = {}
         try:
             if after is not None:
-                for found in await api.run(read_accounts, api, account):
+                for found in await api.run(read_accounts, api, account, lane="accounts"):
                     if found.as_of > after:
                         sent[found.id] = found.as_of
                         yield found
@@ -204,7 +206,7 @@ class AccountSubscription:
                 name = change.row["account"]
                 if change.row["as_of"] <= sent.get(name, -1):
                     continue
-                for found in await api.run(read_accounts, api, name):
+                for found in await api.run(read_accounts, api, name, lane="accounts"):
                     sent[name] = max(sent.get(name, -1), found.as_of)
                     yield found
         finally:

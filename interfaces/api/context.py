@@ -1,7 +1,11 @@
 """What resolvers reach through `info.context["api"]`: the system, the hubs, helpers.
 
-Blocking work (commands, read-model queries, log reads) runs in worker
-threads so the event loop keeps serving subscriptions and other requests.
+Blocking work (commands, read-model queries, log reads, read-your-writes checks)
+runs in worker threads so the event loop keeps serving subscriptions and other
+requests. Threads come in lanes: commands have theirs, and each kind of read
+(a projection's tables, the log, status) has its own, so requests stalled on one
+thing (a table another session locked, a write lock held by another process)
+hold only their lane's threads while every other kind of request goes on.
 """
 
 from __future__ import annotations
@@ -62,13 +66,22 @@ class Api:
         self.positions = PositionsView(
             self.read, places=lambda instrument: self.app.spec_for(instrument).places
         )
+        self._lanes: dict[str, anyio.CapacityLimiter] = {}
+        self._commands = anyio.CapacityLimiter(settings.command_threads)
+
+    def lane(self, kind: str) -> anyio.CapacityLimiter:
+        """The worker threads of one kind of read (created on first use, on the loop)."""
+        limiter = self._lanes.get(kind)
+        if limiter is None:
+            limiter = self._lanes[kind] = anyio.CapacityLimiter(self.settings.threads_per_read_kind)
+        return limiter
 
     async def start(self) -> None:
         """On the serving loop, before the first request."""
         running = self.projections is not None and self.projections.running
         self.events.start(self.projections.follower if running else None)
         self.changes.start()
-        rows = await self.run(self.read.quotes)
+        rows = await self.run(self.read.quotes, lane="quotes")
         self.prices.update({row["instrument"]: row["last"] for row in rows})
         if self.projections is not None:
             self.projections.add_listener(self._on_change)
@@ -90,16 +103,16 @@ class Api:
             self.prices[row["instrument"]] = row["last"]
         self.changes.listener(change)
 
-    @staticmethod
-    async def run(function: Callable[..., T], *args: Any) -> T:
-        return await anyio.to_thread.run_sync(function, *args)
+    async def run(self, function: Callable[..., T], *args: Any, lane: str = "log") -> T:
+        """`function(*args)` in a worker thread of the `lane` kind of read."""
+        return await anyio.to_thread.run_sync(function, *args, limiter=self.lane(lane))
 
     async def command(self, name: str, function: Callable[..., T], *args: Any) -> T:
         """Run an application command in a worker thread, timed."""
         started = time.perf_counter()
         outcome = "ok"
         try:
-            return await anyio.to_thread.run_sync(function, *args)
+            return await anyio.to_thread.run_sync(function, *args, limiter=self._commands)
         except DomainError as error:
             outcome = error.code.lower()
             raise
@@ -120,7 +133,10 @@ class Api:
         timeout = self.settings.min_sequence_timeout_seconds
         if self.projections is None:
             raise ApiError("projections are not running on this server", "UNAVAILABLE")
-        if not await self.projections.wait_for(list(projections), min_sequence, timeout):
+        waited = await self.projections.wait_for(
+            list(projections), min_sequence, timeout, self.lane("status")
+        )
+        if not waited:
             raise ApiError(
                 f"the read model has not reached sequence {min_sequence} within {timeout:g} s; "
                 "retry later",
@@ -135,7 +151,13 @@ class Api:
         *args: Any,
     ) -> T:
         await self.wait_for(projections, min_sequence)
-        return await self.run(function, *args)
+        return await self.run(function, *args, lane=projections[0])
+
+    async def status(self) -> list[Any]:
+        """Each projection's state (reads the database: off the loop)."""
+        if self.projections is None:
+            return []
+        return await self.run(self.projections.status, lane="status")
 
     def head_sequence(self) -> int:
         head = self.app.recorder.max_notification_id() or 0

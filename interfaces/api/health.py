@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 from litestar import Response, Router, get
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy import text
@@ -24,11 +23,14 @@ def health_router(api: Api) -> Router:
         """Readiness: the database answers and the projections run."""
         checks: dict[str, Any] = {}
         try:
-            await anyio.to_thread.run_sync(_ping, api)
+            await api.run(_ping, api, lane="status")
             checks["database"] = "ok"
         except Exception as error:  # the reason matters to an operator, the trace does not
             checks["database"] = f"unreachable: {type(error).__name__}"
-        checks["projections"] = _projections(api)
+        try:
+            checks["projections"] = await api.run(_projections, api, lane="status")
+        except Exception as error:
+            checks["projections"] = f"unknown: {type(error).__name__}"
         ok = checks["database"] == "ok" and checks["projections"] == "running"
         return Response(
             {"status": "ready" if ok else "not ready", "checks": checks},
@@ -38,14 +40,14 @@ def health_router(api: Api) -> Router:
     @get("/metrics", include_in_schema=False)
     async def prometheus() -> Response[bytes]:
         """Prometheus text format, metrics named tradestate_*."""
-        await anyio.to_thread.run_sync(_refresh, api)
+        await api.run(_refresh, api, lane="status")
         return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
 
     return Router(path="/", route_handlers=[health, ready, prometheus])
 
 
 def _ping(api: Api) -> None:
-    with api.system.engine.connect() as connection:
+    with api.read.engine.connect() as connection:
         connection.execute(text("SELECT 1"))
 
 

@@ -11,12 +11,13 @@ from strawberry.types import Info
 
 from domain.errors import BadInput
 from infrastructure.eventlog import aggregate_notifications
+from infrastructure.log_headers import log_headers
 from infrastructure.pages import ByteBudget, OverBudget, read_page
 from interfaces.api import convert, types
 from interfaces.api.accounts import AccountQuery
 from interfaces.api.auth import CanRead
 from interfaces.api.context import Api
-from interfaces.api.events import to_event, topics_for
+from interfaces.api.events import STATE_FIELDS, header_event, selects, to_event, topics_for
 from interfaces.api.inputs import parse_id
 from interfaces.api.limits import (
     check_after,
@@ -229,7 +230,8 @@ class Query(AccountQuery):
         topics = topics_for(types_)
         aggregate = None if aggregate_id is None else parse_id(aggregate_id, "aggregateId")
         budget = response_budget(api.settings.max_response_bytes)
-        return await api.run(_event_page, api, after, limit, topics, aggregate, budget)
+        decoded = selects(info.selected_fields, STATE_FIELDS)
+        return await api.run(_event_page, api, after, limit, topics, aggregate, budget, decoded)
 
     @read_field(description="Version, store, log head and each projection's progress.")
     async def system_status(self, info: Info) -> types.SystemStatus:
@@ -249,11 +251,18 @@ def _event_page(
     topics: tuple[str, ...],
     aggregate: UUID | None,
     budget: ByteBudget,
+    decoded: bool = True,
 ) -> types.EventPage:
+    """A page of the log; without `decoded` (no field from the stored state is
+    selected), the notifications are read without their state and cost no bytes."""
     recorder = api.app.recorder
     head = api.head_sequence()
 
     def read(start: int, count: int) -> list[Any]:
+        if not decoded:
+            return log_headers(
+                recorder, after=start, limit=count, stop=head, topics=topics, aggregate=aggregate
+            )
         if aggregate is not None:
             rows = aggregate_notifications(
                 recorder, aggregate, after=start, limit=count, topics=topics
@@ -273,4 +282,7 @@ def _event_page(
             ) from None
         found = [over.refused]  # one event larger than the whole budget: alone, it is served
         budget.used = budget.limit
-    return types.EventPage(events=[to_event(api.app.mapper, n) for n in found], head_sequence=head)
+    convert_one = to_event if decoded else header_event
+    return types.EventPage(
+        events=[convert_one(api.app.mapper, n) for n in found], head_sequence=head
+    )

@@ -35,7 +35,7 @@ IntervalMs = Annotated[
 
 async def system_status(api: Api) -> types.SystemStatus:
     head = await api.run(api.head_sequence)
-    states = api.projections.status() if api.projections is not None else []
+    states = await api.status()
     return types.SystemStatus(
         version=_version(),
         database=api.system.url.describe(),

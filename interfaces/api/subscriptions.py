@@ -162,7 +162,7 @@ class Subscription(AccountSubscription):
             )
         ):
             run_id = change.row.get("reconciliation_id") or change.row.get("id")
-            row = await api.run(api.read.reconciliation, run_id)
+            row = await api.run(api.read.reconciliation, run_id, lane="reconciliations")
             if row is not None:
                 yield convert.reconciliation(row)
 

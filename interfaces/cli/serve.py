@@ -87,9 +87,11 @@ def uvicorn_server(app: Any, settings: Settings) -> Any:
     """The uvicorn server for the API app, as `tradestate serve` runs it."""
     import uvicorn
 
+    from interfaces.api.ws_send_timeout import send_timeout
+
     return uvicorn.Server(
         uvicorn.Config(
-            app,
+            send_timeout(settings.ws_send_timeout_seconds)(app),
             host=settings.host,
             port=settings.port,
             log_config=None,

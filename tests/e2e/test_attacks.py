@@ -218,3 +218,35 @@ def test_catch_ups_that_stop_reading_hold_bounded_memory(target: Server) -> None
     assert peak < RSS_LIMIT_KIB
     assert after < RSS_LIMIT_KIB
     assert target.data("{ systemStatus { headSequence } }")  # still serving
+
+
+def test_events_without_state_fields_are_not_charged_for_the_state(target: Server) -> None:
+    """`data` and `timestamp` come from the stored state; a page selecting neither
+    reads the log's columns only: ten aliases over the 1 MB batches are answered,
+    and the same through a fragment that selects `data` is still refused."""
+    head = target.head()
+    fields = "sequence type aggregateId aggregateVersion"
+    aliases = (
+        "{"
+        + " ".join(f"a{i}: events(limit: 1000) {{ events {{ {fields} }} }}" for i in range(10))
+        + "}"
+    )
+    body, cpu, _ = send(target, aliases, READER)
+    assert "errors" not in body, body["errors"]
+    for page in body["data"].values():
+        assert [e["sequence"] for e in page["events"]] == list(range(1, head + 1))
+    decoded = target.data(f"{{ events(limit: 2) {{ events {{ {fields} data }} }} }}")
+    assert [{k: e[k] for k in fields.split()} for e in decoded["events"]["events"]] == (
+        body["data"]["a0"]["events"][:2]
+    )
+    print(f"ten aliases without data: server CPU {cpu * 1000:.0f} ms")
+    # `data` through a fragment: decoded and charged (two pages of 1 MB batches
+    # exceed the byte budget).
+    spread = "{ events(limit: 1000) { events { ...E } } } fragment E on Event { sequence data }"
+    answered = target.data(spread)["events"]["events"]
+    assert all(len(e["data"]["quotes"]) == 10_000 for e in answered[:QUOTE_BATCHES])
+    twice = spread.replace("{ events(", "{ a: events(", 1).replace(
+        "} } fragment", "} b: events(limit: 1000) { events { ...E } } } fragment", 1
+    )
+    body, _, _ = send(target, twice, READER)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", str(body)[:300]

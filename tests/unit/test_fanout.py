@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from types import SimpleNamespace
 from typing import Any
 
@@ -51,3 +52,42 @@ def test_with_the_projections_follower_the_hub_reads_nothing_itself() -> None:
         return seen
 
     assert asyncio.run(run()) == [6, 7]
+
+
+def test_live_events_are_decoded_on_the_followers_thread_not_the_loop() -> None:
+    """The loop serves every request: a large event's decoding must not run on it."""
+    decoded_on: list[str] = []
+
+    def decode(notification: Any) -> int:
+        decoded_on.append(threading.current_thread().name)
+        return int(notification.id)
+
+    async def run() -> list[int]:
+        follower = SimpleNamespace(listeners=[])
+        hub = EventHub(Recorder(head=0), decode=decode)
+        hub.start(follower)  # type: ignore[arg-type]
+        seen: list[int] = []
+
+        async def take() -> None:
+            async for entry in hub.follow(0):
+                seen.append(entry.value)
+                if entry.sequence == 2:
+                    return
+
+        task = asyncio.create_task(take())
+        await asyncio.sleep(0.05)
+        window = SimpleNamespace(notifications=[SimpleNamespace(id=i) for i in (1, 2)])
+
+        def follow() -> None:
+            for listener in follower.listeners:
+                listener(window)
+
+        thread = threading.Thread(target=follow, name="projections-follow")
+        thread.start()
+        await asyncio.wait_for(task, 5)
+        thread.join()
+        hub.stop()
+        return seen
+
+    assert asyncio.run(run()) == [1, 2]
+    assert decoded_on == ["projections-follow", "projections-follow"]
