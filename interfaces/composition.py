@@ -17,6 +17,9 @@ from infrastructure.migrate import upgrade
 from infrastructure.projections import ProjectionGroup
 from infrastructure.readmodels.queries import ReadModels
 from infrastructure.settings import Settings
+from infrastructure.transparency.appender import TreeAppender
+from infrastructure.transparency.follower import TreeFollower
+from infrastructure.transparency.heads import HeadSigner
 
 
 @dataclass
@@ -27,6 +30,7 @@ class System:
     app: TradingApplication
     read: ReadModels
     projections: ProjectionGroup
+    transparency: TreeAppender
     closers: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
@@ -65,12 +69,14 @@ def build_system(
         default_account=settings.default_account,
         default_signal_quantity=settings.default_signal_quantity,
     )
+    transparency = tree_appender(settings, engine, app.recorder)
     projections = ProjectionGroup(
         engine,
         app.recorder,
         app.mapper,
         stale_after=settings.stale_after_seconds,
         advisory_locks=url.is_postgres,
+        companions=[TreeFollower(transparency, lock=url.is_postgres)],
     )
     return System(
         settings=settings,
@@ -79,4 +85,17 @@ def build_system(
         app=app,
         read=ReadModels(engine),
         projections=projections,
+        transparency=transparency,
+    )
+
+
+def tree_appender(settings: Settings, engine: Engine, recorder: Any) -> TreeAppender:
+    """The transparency log's appender, signing heads when a key file is set."""
+    key_file = settings.transparency_signing_key_file
+    return TreeAppender(
+        engine,
+        recorder,
+        signer=HeadSigner.from_file(key_file) if key_file is not None else None,
+        head_every_events=settings.transparency_head_every_events,
+        head_every_seconds=settings.transparency_head_every_seconds,
     )

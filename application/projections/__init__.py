@@ -5,7 +5,6 @@ port; infrastructure runs it over the log, batching rows and tracking in one
 transaction.
 """
 
-from application.projections.audit import AuditChain
 from application.projections.base import Projection, RowStore
 from application.projections.monitors import MonitorsProjection
 from application.projections.orders import OrdersProjection
@@ -23,7 +22,6 @@ ALL_PROJECTIONS: tuple[type[Projection], ...] = (
     MonitorsProjection,
     QuotesProjection,
     ReconciliationsProjection,
-    AuditChain,
 )
 
 __all__ = ["ALL_PROJECTIONS", "Projection", "RowStore"]

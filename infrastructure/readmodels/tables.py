@@ -14,7 +14,6 @@ from sqlalchemy import Table
 
 from infrastructure.readmodels.metadata import metadata
 from infrastructure.readmodels.records import (
-    audit_chain_table,
     mismatches_table,
     quotes_table,
     reconciliations_table,
@@ -38,7 +37,6 @@ PROJECTION_NAMES = (
     "monitors",
     "quotes",
     "reconciliations",
-    "audit",
 )
 
 
@@ -55,7 +53,6 @@ class ProjectionTables:
     quotes: Table
     reconciliations: Table
     mismatches: Table
-    audit_chain: Table
 
     def all(self) -> tuple[Table, ...]:
         """Every table of this slot, parents before children."""
@@ -65,7 +62,6 @@ class ProjectionTables:
         """The tables one projection writes (`PROJECTION_NAMES`), parents first."""
         by_projection = {
             "reconciliations": (self.reconciliations, self.mismatches),
-            "audit": (self.audit_chain,),
         }
         if projection in by_projection:
             return by_projection[projection]
@@ -85,7 +81,6 @@ def _build(slot: str) -> ProjectionTables:
         quotes=quotes_table(slot),
         reconciliations=reconciliations_table(slot),
         mismatches=mismatches_table(slot),
-        audit_chain=audit_chain_table(slot),
     )
 
 

@@ -36,9 +36,8 @@ TABLES = (
     "quotes",
     "reconciliations",
     "mismatches",
-    "audit_chain",
 )
-ALL = ["positions", "signals", "orders", "trades", "monitors", "quotes", "reconciliations", "audit"]
+ALL = ["positions", "signals", "orders", "trades", "monitors", "quotes", "reconciliations"]
 
 
 @pytest.fixture
@@ -196,7 +195,7 @@ def test_a_failing_projection_stops_at_its_event_and_the_others_go_on(system):
     assert states["positions"].sequence == bad_sequence - 1
     assert f"event {bad_sequence}" in states["positions"].error
     assert states["positions"].lag > 0
-    assert states["audit"].lag == 0 and states["audit"].error is None
+    assert states["orders"].lag == 0 and states["orders"].error is None
 
 
 def wait_until_ready(worker: subprocess.Popen, timeout: float = 60) -> None:
