@@ -11,7 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from infrastructure.eventlog import aggregate_notifications
-from interfaces.api import convert, types
+from interfaces.api import audit, convert, types
 from interfaces.api.auth import CanRead
 from interfaces.api.context import Api
 from interfaces.api.events import to_event, topics_for
@@ -218,6 +218,16 @@ class Query:
         topics = topics_for(types_)
         aggregate = None if aggregate_id is None else parse_id(aggregate_id, "aggregateId")
         return await api.run(_event_page, api, max(after, 0), limit, topics, aggregate)
+
+    audit_head: audit.AuditHead = read_field(
+        resolver=audit.audit_head,
+        description="The transparency log's latest tree head: keep it to verify against later.",
+    )
+    inclusion_proof: audit.InclusionProof = read_field(
+        resolver=audit.inclusion_proof_of,
+        description="Proof that the event at `sequence` is in the transparency log under a "
+        "tree head (NOT_FOUND until a head covers it).",
+    )
 
     @read_field(description="Version, store, log head and each projection's progress.")
     async def system_status(self, info: Info) -> types.SystemStatus:
