@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import command_path, fanout, positions_query, quote_ingest, rebuild
+from bench import command_path, fanout, positions_query, quote_ingest, rebuild, transparency
 from bench.context import Run
 from bench.report import Figure, print_table, write_json
 
@@ -28,6 +28,7 @@ SCENARIOS: dict[str, Callable[[Run], list[Figure]]] = {
     "rebuild": rebuild.run,
     "fanout": fanout.run,
     "positions_query": positions_query.run,
+    "transparency": transparency.run,
 }
 DEFAULT_JSON = Path(__file__).with_name("results.json")
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "tradestate-bench"
