@@ -178,7 +178,7 @@ def test_verify_stays_green_while_four_processes_write(database_url):
                               stderr=subprocess.DEVNULL)  # fmt: skip
     writers = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.fill_burst", store.url, f"w{i}", "400"],
+            [sys.executable, "-m", "tests.integration.fill_burst", store.url, f"w{i}", "100000"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
