@@ -29,7 +29,7 @@ from bench.store import cached_sqlite_store
 from infrastructure.settings import load_settings
 from infrastructure.transparency.heads import HeadSigner
 from infrastructure.transparency.proofs import check_proof, inclusion_proof
-from infrastructure.transparency.verify import Integrity, fixed_head
+from infrastructure.transparency.verify import Integrity, fixed_head, run_integrity
 from interfaces.composition import build_system
 
 PAGE = 5000
@@ -69,6 +69,7 @@ def command_path(context: Run, engine: str) -> Figure:
 
 
 def _read_log(recorder: object, head: int) -> float:
+    """The baseline: eventsourcing reading the notification log (no decoding)."""
     started, start = time.perf_counter(), 0
     while start < head:
         page = recorder.select_notifications(start, PAGE, inclusive_of_start=False)  # type: ignore[attr-defined]
@@ -99,19 +100,16 @@ def _measure(system: object, size: int) -> list[Figure]:
     appender.page = PAGE
     head = recorder.max_notification_id()
     reading = _read_log(recorder, head)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     appender.catch_up()
     appender.write_head()
     building = head / (time.perf_counter() - started)
+    building_cpu = head / (time.process_time() - cpu)
     with engine.connect() as connection:
-        integrity = Integrity(connection, fixed_head(connection))
-        started, start = time.perf_counter(), 0
-        while start < integrity.end_sequence:
-            page = recorder.select_notifications(start, PAGE, inclusive_of_start=False)
-            integrity.feed(page)
-            start = page[-1].id
-        integrity.finish()
+        started, cpu = time.perf_counter(), time.process_time()
+        integrity = run_integrity(Integrity(connection, fixed_head(connection)), engine, system.url)  # type: ignore[attr-defined]
         verifying = head / (time.perf_counter() - started)
+        verifying_cpu = head / (time.process_time() - cpu)
         assert integrity.failure is None, integrity.failure
         sequences = random.Random(7).sample(range(1, head + 1), 50)
         proofs, proving = [], []
@@ -131,11 +129,13 @@ def _measure(system: object, size: int) -> list[Figure]:
     return [
         Figure("transparency", "sqlite", "tree build (upgrade)", building, "events/s",
                baseline=reading, baseline_label="log read/s", ratio=slower(building, reading),
-               note=f"{at}; leaves + nodes + a signed head, pages of {PAGE}"),
+               note=f"{at}; leaves + nodes + signed heads, pages of {PAGE}; "
+               f"{building_cpu:,.0f}/s of CPU time"),
         Figure("transparency", "sqlite", "verify integrity part", verifying, "events/s",
                target="≥ 200,000/s", baseline=reading, baseline_label="log read/s",
                ratio=slower(verifying, reading), passed=verifying >= 200_000,
-               note=f"{at}: every event against its leaf, roots, stored nodes"),
+               note=f"{at}: every event against its leaf, roots, stored nodes; "
+               f"{verifying_cpu:,.0f}/s of CPU time"),
         Figure("transparency", "sqlite", "audit prove (in process)", prove_ms, "ms",
                target="≤ 20 ms", passed=prove_ms <= 20,
                note=f"{at}; median of 50 random sequences, max {max(proving) * 1000:.1f} ms"),

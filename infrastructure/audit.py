@@ -23,7 +23,7 @@ from infrastructure.projections.rebuild import BY_NAME, rebuild
 from infrastructure.projections.tracking import TrackingRow, active_slot, read_tracking
 from infrastructure.readmodels.tables import projection_tables
 from infrastructure.replay import Row, projection_rows, scratch_engine
-from infrastructure.transparency.verify import Integrity
+from infrastructure.transparency.verify import Integrity, run_integrity
 
 PAGE = 5000
 MAX_DIFF_LINES = 20
@@ -122,19 +122,18 @@ def verify_log(
     integrity: Integrity,
     progress: Progress | None = None,
 ) -> tuple[Finding, Finding]:
-    """Checks 1 and 2 in one pass over the log, up to the fixed head's last event:
-    the transparency log and decodability."""
+    """Checks 1 and 2, each a pass over the log up to the fixed head's last event:
+    the transparency log (rows, no decoding), then decodability."""
+    run_integrity(integrity, engine, url, progress)
     head = integrity.end_sequence
     kinds = stored_kinds(engine, url)
     unreadable = problems(kinds)
     bad_kinds = {(k.topic, k.version) for k in kinds if problems([k])}
     decoding = _Decoding(mapper, unreadable, bad_kinds)
     for page in _pages(recorder, head):
-        integrity.feed(page)
         decoding.feed(page)
         if progress is not None:
-            progress("log", page[-1].id, head)
-    integrity.finish()
+            progress("decode", page[-1].id, head)
     return integrity_finding(integrity), decoding.finding()
 
 

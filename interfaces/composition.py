@@ -69,7 +69,7 @@ def build_system(
         default_account=settings.default_account,
         default_signal_quantity=settings.default_signal_quantity,
     )
-    transparency = tree_appender(settings, engine, app.recorder)
+    transparency = tree_appender(settings, engine, app.recorder, url)
     projections = ProjectionGroup(
         engine,
         app.recorder,
@@ -89,12 +89,15 @@ def build_system(
     )
 
 
-def tree_appender(settings: Settings, engine: Engine, recorder: Any) -> TreeAppender:
+def tree_appender(
+    settings: Settings, engine: Engine, recorder: Any, url: DatabaseUrl
+) -> TreeAppender:
     """The transparency log's appender, signing heads when a key file is set."""
     key_file = settings.transparency_signing_key_file
     return TreeAppender(
         engine,
         recorder,
+        url,
         signer=HeadSigner.from_file(key_file) if key_file is not None else None,
         head_every_events=settings.transparency_head_every_events,
         head_every_seconds=settings.transparency_head_every_seconds,

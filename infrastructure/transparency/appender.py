@@ -11,12 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from eventsourcing.persistence import ApplicationRecorder, Notification
+from eventsourcing.persistence import ApplicationRecorder
 from sqlalchemy import Connection, Engine, insert
 
+from infrastructure.database import DatabaseUrl
 from infrastructure.transparency import merkle
 from infrastructure.transparency.heads import HeadSigner, TreeHead
-from infrastructure.transparency.tables import heads, leaves, nodes
+from infrastructure.transparency.logread import StoredRow, stored_pages
+from infrastructure.transparency.tables import heads
 from infrastructure.transparency.tree import (
     event_leaf,
     fetch_nodes,
@@ -26,6 +28,7 @@ from infrastructure.transparency.tree import (
 )
 
 Progress = Callable[[str, int, int], None]
+MAX = 2**62
 
 
 class TreeAppender:
@@ -33,6 +36,7 @@ class TreeAppender:
         self,
         engine: Engine,
         recorder: ApplicationRecorder,
+        url: DatabaseUrl,
         *,
         signer: HeadSigner | None = None,
         head_every_events: int = 1000,
@@ -42,6 +46,7 @@ class TreeAppender:
     ) -> None:
         self.engine = engine
         self.recorder = recorder
+        self.url = url
         self.signer = signer
         self.head_every_events = head_every_events
         self.head_every_seconds = head_every_seconds
@@ -70,9 +75,7 @@ class TreeAppender:
         try:
             with self.engine.begin() as connection:
                 frontier = self.frontier or self._load(connection)
-                new = self.recorder.select_notifications(
-                    self.sequence, self.page, inclusive_of_start=False
-                )
+                new = next(stored_pages(self.engine, self.url, self.sequence, MAX, self.page), [])
                 appended = self._insert(connection, frontier, new)
                 head = self._head_due(frontier)
                 if head is not None:
@@ -88,21 +91,27 @@ class TreeAppender:
         return appended
 
     def _insert(
-        self, connection: Connection, frontier: merkle.Frontier, new: Sequence[Notification]
+        self, connection: Connection, frontier: merkle.Frontier, new: Sequence[StoredRow]
     ) -> int:
         if not new:
             return 0
         leaf_rows, node_rows = [], []
-        for notification in new:
-            digest = event_leaf(notification)
-            leaf_rows.append(
-                {"leaf_index": frontier.size, "sequence": notification.id, "hash": digest}
-            )
-            for level, index, h in frontier.append(digest):
-                node_rows.append({"level": level, "node_index": index, "hash": h})
-        connection.execute(insert(leaves), leaf_rows)
+        for row in new:
+            digest = event_leaf(row)  # type: ignore[arg-type]
+            leaf_rows.append((frontier.size, row.id, digest))
+            node_rows += frontier.append(digest)
+        # The driver's executemany: SQLAlchemy's per-value bind processing of the
+        # binary hashes cost more than all the hashing.
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        connection.exec_driver_sql(
+            f"INSERT INTO tl_leaves (leaf_index, sequence, hash) VALUES ({mark}, {mark}, {mark})",
+            leaf_rows,
+        )
         if node_rows:
-            connection.execute(insert(nodes), node_rows)
+            connection.exec_driver_sql(
+                f"INSERT INTO tl_nodes (level, node_index, hash) VALUES ({mark}, {mark}, {mark})",
+                node_rows,
+            )
         return len(new)
 
     def _head_due(self, frontier: merkle.Frontier, force: bool = False) -> TreeHead | None:

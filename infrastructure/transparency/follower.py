@@ -18,10 +18,18 @@ LOCK_KEY = zlib.crc32(b"tradestate:transparency-log")
 
 
 class TreeFollower(Worker):
-    def __init__(self, appender: TreeAppender, *, poll: float = 0.2, lock: bool = False) -> None:
+    def __init__(
+        self,
+        appender: TreeAppender,
+        *,
+        poll: float = 0.5,
+        settle: float = 0.1,
+        lock: bool = False,
+    ) -> None:
         super().__init__("transparency-follow")
         self.appender = appender
         self.poll = poll
+        self.settle = settle
         self.lock = lock
         self.active = not lock
         self._lock_connection: Connection | None = None
@@ -42,6 +50,9 @@ class TreeFollower(Worker):
                 if appended < self.appender.page:
                     self.wake.wait(self.poll)
                     self.wake.clear()
+                    # Let a few commits gather: one tree transaction per command
+                    # would double the store's write transactions.
+                    self.stopped.wait(self.settle)
             self._finish()
         finally:
             self._release_lock()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
-from sqlalchemy import Connection, func, select, tuple_
+from sqlalchemy import Connection, and_, func, or_, select
 
 from infrastructure.transparency import merkle
 from infrastructure.transparency.tables import heads, leaves, meta, nodes
@@ -56,9 +56,18 @@ def fetch_nodes(connection: Connection, wanted: Iterable[merkle.Node]) -> dict[m
         )
         found.update({(0, index): bytes(digest) for index, digest in rows})
     if higher:
-        key = tuple_(nodes.c.level, nodes.c.node_index)
+        by_level: dict[int, list[int]] = {}
+        for level, index in higher:
+            by_level.setdefault(level, []).append(index)
+        # One condition per level: SQLite scans the table for a row-value IN.
+        wanted_here = or_(
+            *(
+                and_(nodes.c.level == level, nodes.c.node_index.in_(indexes))
+                for level, indexes in by_level.items()
+            )
+        )
         rows = connection.execute(
-            select(nodes.c.level, nodes.c.node_index, nodes.c.hash).where(key.in_(higher))
+            select(nodes.c.level, nodes.c.node_index, nodes.c.hash).where(wanted_here)
         )
         found.update({(level, index): bytes(digest) for level, index, digest in rows})
     missing = wanted - found.keys()

@@ -15,11 +15,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from eventsourcing.persistence import ApplicationRecorder, Notification
+from eventsourcing.persistence import Notification
 from sqlalchemy import Connection, Engine
 
+from infrastructure.database import DatabaseUrl
 from infrastructure.transparency import merkle
 from infrastructure.transparency.heads import UNSIGNED_NOTE, TreeHead, signature_problem
+from infrastructure.transparency.logread import stored_pages
 from infrastructure.transparency.tree import (
     StoredHead,
     consistency_path,
@@ -209,28 +211,31 @@ class Integrity:
         )
 
 
+def run_integrity(
+    integrity: Integrity,
+    engine: Engine,
+    url: DatabaseUrl,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Integrity:
+    """Feed every event under the integrity's head (read as rows), then finish."""
+    for page in stored_pages(engine, url, 0, integrity.end_sequence):
+        integrity.feed(page)  # type: ignore[arg-type]
+        if integrity.failure is not None:
+            break
+        if progress is not None:
+            progress("transparency log", page[-1].id, integrity.end_sequence)
+    integrity.finish()
+    return integrity
+
+
 def check_log_against_tree(
     engine: Engine,
-    recorder: ApplicationRecorder,
+    url: DatabaseUrl,
     progress: Callable[[str, int, int], None] | None = None,
-    page: int = 5000,
 ) -> Integrity:
     """Every event under the tree's current size against its leaf (no trusted heads,
     signatures not checked): what `replay --rebuild` requires before it runs."""
     with engine.connect() as connection:
         size = tree_size(connection)
         head = TreeHead(size, root_at(connection, size), 0)
-        integrity = Integrity(connection, head)
-        start = 0
-        while start < integrity.end_sequence:
-            notifications = recorder.select_notifications(
-                start, page, stop=integrity.end_sequence, inclusive_of_start=False
-            )
-            if not notifications:
-                break
-            integrity.feed(notifications)
-            start = notifications[-1].id
-            if progress is not None:
-                progress("transparency log", start, integrity.end_sequence)
-        integrity.finish()
-    return integrity
+        return run_integrity(Integrity(connection, head), engine, url, progress)

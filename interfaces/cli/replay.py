@@ -96,7 +96,7 @@ def replay(
 
 def _rebuild(system: Any, names: list[str]) -> None:
     with progress_bars() as progress:
-        integrity = check_log_against_tree(system.engine, system.app.recorder, progress)
+        integrity = check_log_against_tree(system.engine, system.url, progress)
     if integrity.failure is not None:
         failure = integrity.failure
         where = f"sequence {failure.sequence}: " if failure.sequence is not None else ""

@@ -102,7 +102,7 @@ def rewrite_tree(url: str) -> None:
             connection.execute(text(f"DELETE FROM {tree_table}"))
     system = build_system(load_settings(database_url=url), check=False)
     try:
-        appender = TreeAppender(system.engine, system.app.recorder)
+        appender = TreeAppender(system.engine, system.app.recorder, system.url)
         appender.catch_up()
         appender.write_head()
     finally:
