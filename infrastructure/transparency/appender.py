@@ -20,10 +20,10 @@ from infrastructure.transparency.heads import HeadSigner, TreeHead
 from infrastructure.transparency.logread import StoredRow, stored_pages
 from infrastructure.transparency.tables import heads
 from infrastructure.transparency.tree import (
-    event_leaf,
     fetch_nodes,
     last_sequence,
     latest_head,
+    row_leaf,
     tree_size,
 )
 
@@ -85,7 +85,7 @@ class TreeAppender:
             raise
         self.frontier = frontier
         if new:
-            self.sequence = new[-1].id
+            self.sequence = int(new[-1][0])
         if head is not None:
             self.head_size, self.head_time = head.tree_size, head.timestamp_ms / 1000
         return appended
@@ -97,8 +97,8 @@ class TreeAppender:
             return 0
         leaf_rows, node_rows = [], []
         for row in new:
-            digest = event_leaf(row)  # type: ignore[arg-type]
-            leaf_rows.append((frontier.size, row.id, digest))
+            digest = row_leaf(row)
+            leaf_rows.append((frontier.size, row[0], digest))
             node_rows += frontier.append(digest)
         # The driver's executemany: SQLAlchemy's per-value bind processing of the
         # binary hashes cost more than all the hashing.

@@ -19,16 +19,21 @@ from infrastructure.transparency.tables import heads, leaves, meta, nodes
 WITNESSED_FROM = "witnessed_from"
 
 
-def canonical_bytes(notification: Notification) -> bytes:
-    """A stored event as its leaf holds it: sequence, originator id, version and
-    topic, one per line, then the state bytes as stored."""
-    originator = notification.originator_id
+def row_bytes(row: tuple[int, UUID | str, int, str, bytes]) -> bytes:
+    """A stored event as its leaf holds it: sequence, originator id (UUID hex),
+    version and topic, one per line, then the state bytes as stored."""
+    sequence, originator, version, topic, state = row
     originator_hex = originator.hex if isinstance(originator, UUID) else str(originator)
-    header = (
-        f"{notification.id}\n{originator_hex}\n{notification.originator_version}\n"
-        f"{notification.topic}\n"
-    )
-    return header.encode() + bytes(notification.state)
+    return f"{sequence}\n{originator_hex}\n{version}\n{topic}\n".encode() + bytes(state)
+
+
+def row_leaf(row: tuple[int, UUID | str, int, str, bytes]) -> bytes:
+    return merkle.leaf_hash(row_bytes(row))
+
+
+def canonical_bytes(notification: Notification) -> bytes:
+    n = notification
+    return row_bytes((n.id, n.originator_id, n.originator_version, n.topic, n.state))
 
 
 def event_leaf(notification: Notification) -> bytes:

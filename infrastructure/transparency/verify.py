@@ -15,21 +15,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from eventsourcing.persistence import Notification
 from sqlalchemy import Connection, Engine
 
 from infrastructure.database import DatabaseUrl
 from infrastructure.transparency import merkle
 from infrastructure.transparency.heads import UNSIGNED_NOTE, TreeHead, signature_problem
-from infrastructure.transparency.logread import stored_pages
+from infrastructure.transparency.logread import StoredRow, stored_pages
 from infrastructure.transparency.tree import (
     StoredHead,
     consistency_path,
-    event_leaf,
     last_sequence,
     latest_head,
     leaf_pages,
     root_at,
+    row_leaf,
     stored_heads,
     tree_size,
     witnessed_from,
@@ -109,25 +108,27 @@ class Integrity:
                     )
         self._pending = next(self._leaves, None)
 
-    def feed(self, page: list[Notification]) -> None:
-        for notification in page:
+    def feed(self, page: list[StoredRow]) -> None:
+        """Rows of the events table in sequence order (logread.stored_pages)."""
+        for row in page:
             if self.failure is not None:
                 return
+            sequence = row[0]
             leaf = self._pending
-            if leaf is not None and leaf[1] < notification.id:
+            if leaf is not None and leaf[1] < sequence:
                 self._fail(leaf[1], "it is in the tree but missing from the log (deleted)")
                 return
-            if leaf is None or leaf[1] > notification.id:
-                self._fail(notification.id, "it is in the log but not in the tree (inserted)")
+            if leaf is None or leaf[1] > sequence:
+                self._fail(sequence, "it is in the log but not in the tree (inserted)")
                 return
             try:
-                digest = event_leaf(notification)
+                digest = row_leaf(row)
             except Exception as error:  # e.g. state rewritten as text, not bytes
-                self._fail(notification.id, f"its stored event cannot be hashed: {error}")
+                self._fail(sequence, f"its stored event cannot be hashed: {error}")
                 return
             if digest != leaf[2]:
                 self._fail(
-                    notification.id,
+                    sequence,
                     "its stored event differs from the one the tree witnessed "
                     "(altered, or moved from another sequence)",
                 )
@@ -219,11 +220,11 @@ def run_integrity(
 ) -> Integrity:
     """Feed every event under the integrity's head (read as rows), then finish."""
     for page in stored_pages(engine, url, 0, integrity.end_sequence):
-        integrity.feed(page)  # type: ignore[arg-type]
+        integrity.feed(page)
         if integrity.failure is not None:
             break
         if progress is not None:
-            progress("transparency log", page[-1].id, integrity.end_sequence)
+            progress("transparency log", int(page[-1][0]), integrity.end_sequence)
     integrity.finish()
     return integrity
 
