@@ -26,6 +26,7 @@ from bench import (
     positions_query,
     quote_ingest,
     rebuild,
+    transparency,
 )
 from bench.context import Run
 from bench.report import Figure, print_table, write_json
@@ -38,6 +39,7 @@ SCENARIOS: dict[str, Callable[[Run], list[Figure]]] = {
     "positions_query": positions_query.run,
     "accounts_query": accounts_query.run,
     "accounts_cost": accounts_cost.run,
+    "transparency": transparency.run,
 }
 DEFAULT_JSON = Path(__file__).with_name("results.json")
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "tradestate-bench"

@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     command_threads: int = 8
     ws_send_timeout_seconds: float = 10.0
 
+    # The transparency log (SPEC 8): a head every N events or T seconds, whichever
+    # comes first; signed when a private key file is named (never in the database).
+    transparency_signing_key_file: Path | None = None
+    transparency_public_key_file: Path | None = Field(
+        None, description="for audit commands; default: the signing key's public half"
+    )
+    transparency_head_every_events: int = Field(1000, ge=1)
+    transparency_head_every_seconds: float = Field(10.0, gt=0)
+
     reconcile_interval_seconds: float = 30.0
     reconcile_policy: Literal["ALERT", "AUTO_CORRECT"] = "ALERT"
     # How long `reconcile` waits for the process holding the broker to record the run.

@@ -22,6 +22,9 @@ from infrastructure.policies import PolicyThread, StoreLock, store_lock
 from infrastructure.projections import ProjectionGroup
 from infrastructure.readmodels.queries import ReadModels
 from infrastructure.settings import Settings
+from infrastructure.transparency.appender import TreeAppender
+from infrastructure.transparency.follower import TreeFollower
+from infrastructure.transparency.heads import HeadSigner
 
 
 @dataclass
@@ -34,6 +37,7 @@ class System:
     projections: ProjectionGroup
     monitors: PolicyThread
     reconciler: PolicyThread
+    transparency: TreeAppender
     closers: list[Any] = field(default_factory=list)
 
     def start_policies(self) -> None:
@@ -89,6 +93,7 @@ def build_system(
     app.observe(count_recorded)
     if record_specs:
         app.record_instrument_specs()
+    transparency = tree_appender(settings, engine, app.recorder, url)
     projections = ProjectionGroup(
         engine,
         app.recorder,
@@ -96,6 +101,7 @@ def build_system(
         stale_after=settings.stale_after_seconds,
         advisory_locks=url.is_postgres,
         status_engine=queries,
+        companions=[TreeFollower(transparency, lock=url.is_postgres)],
     )
     reconciler_lock = store_lock(url, engine, ReconciliationRequests.name)
     app.broker_presence = LockPresence(reconciler_lock)
@@ -114,6 +120,22 @@ def build_system(
             ReconciliationRequests(app),
             reconciler_lock,
         ),
+        transparency=transparency,
+    )
+
+
+def tree_appender(
+    settings: Settings, engine: Engine, recorder: Any, url: DatabaseUrl
+) -> TreeAppender:
+    """The transparency log's appender, signing heads when a key file is set."""
+    key_file = settings.transparency_signing_key_file
+    return TreeAppender(
+        engine,
+        recorder,
+        url,
+        signer=HeadSigner.from_file(key_file) if key_file is not None else None,
+        head_every_events=settings.transparency_head_every_events,
+        head_every_seconds=settings.transparency_head_every_seconds,
     )
 
 

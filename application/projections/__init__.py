@@ -6,7 +6,6 @@ transaction.
 """
 
 from application.projections.accounts import AccountsProjection
-from application.projections.audit import AuditChain
 from application.projections.base import Projection, RowStore
 from application.projections.monitors import MonitorsProjection
 from application.projections.orders import OrdersProjection
@@ -24,7 +23,6 @@ ALL_PROJECTIONS: tuple[type[Projection], ...] = (
     MonitorsProjection,
     QuotesProjection,
     ReconciliationsProjection,
-    AuditChain,
     AccountsProjection,
 )
 

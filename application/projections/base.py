@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any, ClassVar, Protocol
 
-from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 Row = dict[str, Any]
@@ -25,10 +24,6 @@ class RowStore(Protocol):
         key when the batch is written: for keys a batch overwrites many times (quotes)."""
         ...
 
-    def last(self, table: str) -> Row | None:
-        """The row with the greatest key (for chained tables)."""
-        ...
-
 
 class Projection:
     """Matches on event types and writes rows; ignores the rest.
@@ -40,7 +35,6 @@ class Projection:
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
     handlers: ClassVar[dict[type[Any], str]] = {}
-    decodes: ClassVar[bool] = True
 
     @classmethod
     def topics(cls) -> tuple[str, ...]:
@@ -50,10 +44,6 @@ class Projection:
         handler = self.handlers.get(type(event))
         if handler is not None:
             getattr(self, handler)(event, sequence, store)
-
-    def apply_raw(self, notification: Notification, store: RowStore) -> None:
-        """For projections with `decodes = False`: the stored event as it is."""
-        raise NotImplementedError
 
 
 def update(store: RowStore, table: str, key: Hashable, sequence: int, **changes: Any) -> None:

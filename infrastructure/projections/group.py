@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 
 from application.projections import ALL_PROJECTIONS, Projection
 from infrastructure.projections.runner import Change, Listener, ProjectionRunner
-from infrastructure.projections.threads import LogFollower, RunnerThread
+from infrastructure.projections.threads import LogFollower, RunnerThread, Worker
 from infrastructure.projections.tracking import read_tracking
 from infrastructure.projections.waiting import SharedProgress
 from infrastructure.projections.watch import ChangeWatcher
@@ -46,6 +46,7 @@ class ProjectionGroup:
         poll: float = 0.1,
         persist_every: float = 1.0,
         status_engine: Engine | None = None,
+        companions: Sequence[Worker] = (),
     ) -> None:
         self.engine = engine
         # Status and read-your-writes checks answer requests: on the query engine,
@@ -77,6 +78,9 @@ class ProjectionGroup:
             for p in projections
         }
         self.follower.runners = list(self.threads.values())
+        # Threads that follow the log beside the projections, woken by the same
+        # commits (the transparency log's follower).
+        self.companions = list(companions)
         self.poll = poll
         # Tables whose rows carry `as_of`, per projection: what a watcher can follow.
         self._watchable = {
@@ -92,7 +96,11 @@ class ProjectionGroup:
         add_waiter = getattr(self.recorder, "add_waiter", None)
         if add_waiter is not None:
             add_waiter(self.follower.wake)
+            for companion in self.companions:
+                add_waiter(companion.wake)
         self.follower.start()
+        for companion in self.companions:
+            companion.start()
         for thread in self.threads.values():
             thread.start()
         listen = getattr(self.recorder, "listen_for_commits", None)
@@ -132,6 +140,8 @@ class ProjectionGroup:
             thread.wake.set()
         for thread in self.threads.values():
             thread.stop()
+        for companion in self.companions:
+            companion.stop()
         self.running = False
 
     def add_listener(self, listener: Listener) -> None:

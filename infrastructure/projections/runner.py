@@ -303,15 +303,11 @@ class ProjectionRunner:
         store = SqlRowStore(
             connection, projection_tables(self.slot), self.projection.tables, self.cache
         )
-        decodes = self.projection.decodes
         for index, notification in enumerate(notifications):
             store.index = index
             try:
-                if decodes:
-                    event = self.mapper.to_domain_event(notification)
-                    self.projection.apply(event, notification.id, store)
-                else:
-                    self.projection.apply_raw(notification, store)
+                event = self.mapper.to_domain_event(notification)
+                self.projection.apply(event, notification.id, store)
             except RowFailed as failed:
                 raise _Failed(failed.index, failed.cause) from failed
             except Exception as error:

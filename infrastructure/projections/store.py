@@ -201,19 +201,6 @@ class SqlRowStore:
             self.pending[(table, key)] = found
         return found
 
-    def last(self, table: str) -> Row | None:
-        t = self.tables[table]
-        column = list(t.primary_key.columns)[0]
-        stored = self.connection.execute(select(t).order_by(column.desc()).limit(1)).first()
-        candidates = [
-            self._built(name, key, row)
-            for (name, key), row in self.pending.items()
-            if name == table
-        ]
-        if stored is not None:
-            candidates.append(dict(stored._mapping))
-        return max(candidates, key=lambda r: r[column.name], default=None)
-
     def flush(self) -> list[tuple[Key, Row]]:
         """Upsert every pending row; returns ((table, key), row) in first-touch order.
 

@@ -1,4 +1,4 @@
-"""Tables of the record-keeping projections: quotes, reconciliations, the audit chain.
+"""Tables of the record-keeping projections: quotes, reconciliations.
 
 Each function declares one slot's table on `metadata`; `tables.py` calls it
 once per slot.
@@ -7,7 +7,6 @@ once per slot.
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Column,
     ForeignKeyConstraint,
@@ -61,13 +60,4 @@ def mismatches_table(slot: str) -> Table:
         ForeignKeyConstraint(
             ["reconciliation_id"], [f"rm_reconciliations_{slot}.id"], ondelete="CASCADE"
         ),
-    )
-
-
-def audit_chain_table(slot: str) -> Table:
-    return Table(
-        f"rm_audit_chain_{slot}",
-        metadata,
-        Column("sequence", BigInteger, primary_key=True, autoincrement=False),
-        Column("hash", Text, nullable=False),
     )

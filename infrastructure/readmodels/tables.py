@@ -21,7 +21,6 @@ from infrastructure.readmodels.accounts import (
 )
 from infrastructure.readmodels.metadata import metadata
 from infrastructure.readmodels.records import (
-    audit_chain_table,
     mismatches_table,
     quotes_table,
     reconciliations_table,
@@ -45,7 +44,6 @@ PROJECTION_NAMES = (
     "monitors",
     "quotes",
     "reconciliations",
-    "audit",
     "accounts",
 )
 
@@ -63,7 +61,6 @@ class ProjectionTables:
     quotes: Table
     reconciliations: Table
     mismatches: Table
-    audit_chain: Table
     account_specs: Table
     account_positions: Table
     account_holders: Table
@@ -78,7 +75,6 @@ class ProjectionTables:
         """The tables one projection writes (`PROJECTION_NAMES`), parents first."""
         by_projection = {
             "reconciliations": (self.reconciliations, self.mismatches),
-            "audit": (self.audit_chain,),
             "accounts": (
                 self.account_specs,
                 self.account_positions,
@@ -105,7 +101,6 @@ def _build(slot: str) -> ProjectionTables:
         quotes=quotes_table(slot),
         reconciliations=reconciliations_table(slot),
         mismatches=mismatches_table(slot),
-        audit_chain=audit_chain_table(slot),
         account_specs=account_specs_table(slot),
         account_positions=account_positions_table(slot),
         account_holders=account_holders_table(slot),

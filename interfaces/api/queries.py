@@ -13,7 +13,7 @@ from domain.errors import BadInput
 from infrastructure.eventlog import aggregate_notifications
 from infrastructure.log_headers import log_headers
 from infrastructure.pages import ByteBudget, OverBudget, read_page
-from interfaces.api import convert, types
+from interfaces.api import audit, convert, types
 from interfaces.api.accounts import AccountQuery
 from interfaces.api.auth import CanRead
 from interfaces.api.context import Api
@@ -232,6 +232,16 @@ class Query(AccountQuery):
         budget = response_budget(api.settings.max_response_bytes)
         decoded = selects(info.selected_fields, STATE_FIELDS)
         return await api.run(_event_page, api, after, limit, topics, aggregate, budget, decoded)
+
+    audit_head: audit.AuditHead = read_field(
+        resolver=audit.audit_head,
+        description="The transparency log's latest tree head: keep it to verify against later.",
+    )
+    inclusion_proof: audit.InclusionProof = read_field(
+        resolver=audit.inclusion_proof_of,
+        description="Proof that the event at `sequence` is in the transparency log under a "
+        "tree head (NOT_FOUND until a head covers it).",
+    )
 
     @read_field(description="Version, store, log head and each projection's progress.")
     async def system_status(self, info: Info) -> types.SystemStatus:

@@ -9,6 +9,7 @@ import typer
 
 from infrastructure.compatibility import IncompatibleStore
 from interfaces.cli.options import ConfigOption, DbOption, fail, settings_from
+from interfaces.cli.render import progress_bars
 from interfaces.composition import build_system
 
 app = typer.Typer(help="Database schema: migrations and compatibility.", no_args_is_help=True)
@@ -25,8 +26,17 @@ def upgrade(db: DbOption = None, config: ConfigOption = None) -> None:
     except IncompatibleStore as error:
         fail(str(error))
         return
-    system.close()
+    try:
+        # A store older than the transparency log gets its tree from its log.
+        with progress_bars() as progress:
+            added = system.transparency.catch_up(progress)
+        if added:
+            system.transparency.write_head()
+    finally:
+        system.close()
     migrate(settings.database_url)
+    if added:
+        typer.echo(f"transparency log: {added} events added from the log")
     typer.echo(f"database {system.url.describe()} is up to date")
 
 

@@ -14,6 +14,7 @@ from rich.table import Table
 from infrastructure.logging import configure_logging
 from infrastructure.projections.rebuild import rebuild
 from infrastructure.replay import sequence_at, state_at
+from infrastructure.transparency.verify import check_log_against_tree
 from interfaces.cli.options import ConfigOption, DbOption, fail, settings_from
 from interfaces.cli.render import account_objects, graphql_object, progress_bars
 from interfaces.composition import build_system
@@ -94,6 +95,15 @@ def replay(
 
 
 def _rebuild(system: Any, names: list[str]) -> None:
+    with progress_bars() as progress:
+        integrity = check_log_against_tree(system.engine, system.url, progress)
+    if integrity.failure is not None:
+        failure = integrity.failure
+        where = f"sequence {failure.sequence}: " if failure.sequence is not None else ""
+        fail(
+            f"refusing to rebuild: the log and the transparency log disagree: {where}"
+            f"{failure.why}. Run `tradestate audit verify`."
+        )
     try:
         with progress_bars() as progress:
             reached = rebuild(

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,13 +17,14 @@ from typing import Any
 
 import pytest
 from eventsourcing.utils import get_topic
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from application.projections import ALL_PROJECTIONS
 from domain.fills import Fill
 from infrastructure.projections.tracking import active_slot
 from infrastructure.readmodels.tables import projection_tables
 from infrastructure.settings import load_settings
+from infrastructure.transparency.tables import leaves
 from interfaces.composition import System, build_system
 from tests.integration.projection_worker import READY
 from tests.integration.test_cli_replay import tradestate
@@ -135,8 +137,9 @@ class CrashCounts:
         self.faults += count
 
     def check_log(self, system: System) -> None:
-        """Every sequence of the log once in the live audit chain, every recorded fill
-        once in the live trade log; print the counts (`-s` shows them) and require 0."""
+        """Every sequence of the log once in the transparency log (its follower runs in
+        `system`), every recorded fill once in the live trade log; print the counts
+        (`-s` shows them) and require 0."""
         recorder = system.app.recorder
         log = [n.id for n in recorder.select_notifications(0, 10**7, inclusive_of_start=False)]
         fills = [
@@ -145,10 +148,12 @@ class CrashCounts:
                 0, 10**7, topics=[get_topic(Fill.Recorded)], inclusive_of_start=False
             )
         ]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self._witnessed(system) < max(log, default=0):
+            time.sleep(0.05)
         with system.engine.connect() as connection:
-            chain = projection_tables(active_slot(connection, "audit")).audit_chain
             trades = projection_tables(active_slot(connection, "trades")).trades
-            chained = list(connection.execute(select(chain.c.sequence)).scalars())
+            chained = list(connection.execute(select(leaves.c.sequence)).scalars())
             traded = list(connection.execute(select(trades.c.sequence)).scalars())
         self.lost = len(set(log) - set(chained)) + len(set(fills) - set(traded))
         self.duplicates = (
@@ -159,3 +164,8 @@ class CrashCounts:
         print(f"CRASH-COUNTS {self.test}: faults={self.faults} lost={self.lost} "
               f"duplicates={self.duplicates} events={len(log)}")  # fmt: skip
         assert (self.lost, self.duplicates) == (0, 0)
+
+    @staticmethod
+    def _witnessed(system: System) -> int:
+        with system.engine.connect() as connection:
+            return connection.execute(select(func.max(leaves.c.sequence))).scalar() or 0

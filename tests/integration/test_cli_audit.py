@@ -1,63 +1,105 @@
-"""`tradestate audit verify` via the real script: a clean store passes; an event
-altered by hand, or a read-model row, fails naming the first failing sequence."""
+"""`tradestate audit` via the real script, on SQLite and PostgreSQL: a clean store
+passes; alter, delete, insert, reorder and truncate are each named by sequence;
+events and tree rewritten together are caught by a head the auditor kept; a
+rebuild refuses to launder tampering; decodability and read models still count."""
 
 from __future__ import annotations
 
-from sqlalchemy import text, update
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
 
 from infrastructure.database import DatabaseUrl, make_engine
-from infrastructure.eventstore import events_table
 from infrastructure.readmodels.tables import projection_tables
+from tests.integration import tamper
 from tests.integration.test_cli_replay import populated_store, tradestate
 
 
-def alter_stored_event(url: str, sequence: int, old: bytes, new: bytes) -> None:
-    """Rewrite one stored event's state bytes, past the append-only trigger."""
-    database = DatabaseUrl(url)
-    table = events_table(database)
-    engine = make_engine(database)
-    try:
-        with engine.begin() as connection:
-            if database.is_sqlite:
-                connection.execute(text(f"DROP TRIGGER {table}_no_update"))
-                key = "rowid"
-            else:
-                connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER ALL"))
-                key = "notification_id"
-            state = connection.execute(
-                text(f"SELECT state FROM {table} WHERE {key} = :n"), {"n": sequence}
-            ).scalar_one()
-            assert old in bytes(state)
-            connection.execute(
-                text(f"UPDATE {table} SET state = :s WHERE {key} = :n"),
-                {"s": bytes(state).replace(old, new), "n": sequence},
-            )
-    finally:
-        engine.dispose()
+def verify(url: str, *args: str):
+    return tradestate("audit", "verify", "--db", url, *args)
+
+
+def keep_head(url: str, directory: Path) -> Path:
+    result = tradestate("audit", "head", "--json", "--db", url)
+    assert result.returncode == 0, result.stderr
+    path = directory / "head.json"
+    path.write_text(result.stdout)
+    return path
 
 
 def test_a_clean_store_passes_every_check(database_url):
     store = populated_store(database_url)
-    result = tradestate("audit", "verify", "--db", store.url)
+    result = verify(store.url)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"[ok  ] hash chain: {store.head} hashes match" in result.stdout
+    assert (
+        f"[ok  ] transparency log: {store.head} events match their leaves under the head "
+        f"of {store.head} leaves" in result.stdout
+    )
+    assert "tree heads are UNSIGNED" in result.stdout
     assert "[ok  ] decodability" in result.stdout and "[ok  ] read models" in result.stdout
 
 
-def test_an_event_altered_by_hand_fails_naming_its_sequence(database_url):
+@pytest.mark.parametrize("attack", ["alter", "delete", "insert", "reorder", "truncate"])
+def test_tampering_with_events_is_named_by_its_first_sequence(database_url, attack):
     store = populated_store(database_url)
-    altered = store.after_first_fill - 1  # the position's FillApplied of the first fill
-    alter_stored_event(store.url, altered, b'"fill_id":"f1"', b'"fill_id":"fX"')
-    result = tradestate("audit", "verify", "--db", store.url)
+    target = store.after_first_fill - 1  # the position's FillApplied of the first fill
+    expected = {
+        "alter": "its stored event differs from the one the tree witnessed",
+        "delete": "it is in the tree but missing from the log",
+        "insert": "its stored event differs from the one the tree witnessed",
+        "reorder": "its stored event differs from the one the tree witnessed",
+        "truncate": "it is in the tree but missing from the log",
+    }[attack]
+    if attack == "alter":
+        tamper.alter(store.url, target, b'"fill_id":"f1"', b'"fill_id":"fX"')
+    elif attack == "delete":
+        tamper.delete(store.url, target)
+    elif attack == "insert":
+        tamper.insert(store.url, target)
+    elif attack == "reorder":
+        tamper.reorder(store.url, target, target + 1)
+    else:
+        target = store.head - 2
+        tamper.delete(store.url, store.head - 2, store.head - 1, store.head)
+    result = verify(store.url)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert f"[FAIL] hash chain: sequence {altered}: its stored event was altered" in result.stdout
+    assert f"[FAIL] transparency log: sequence {target}: {expected}" in result.stdout
+    assert f"first failing sequence {target}" in result.stderr
+
+
+def test_events_and_tree_rewritten_together_are_caught_by_an_earlier_head(database_url, tmp_path):
+    store = populated_store(database_url)
+    kept = keep_head(store.url, tmp_path)
+    tamper.alter(store.url, store.after_first_fill, b'"fill_id":"f1"', b'"fill_id":"fX"')
+    tamper.rewrite_tree(store.url)
+    alone = verify(store.url)
+    assert "[ok  ] transparency log" in alone.stdout, alone.stdout  # unsigned: no way to tell
+    result = verify(store.url, "--trusted", str(kept))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        f"[FAIL] transparency log: the trusted head of {store.head} leaves does not match "
+        f"the tree's leaves: history at or before sequence {store.head} was rewritten"
+    ) in result.stdout
+
+
+def test_a_rebuild_refuses_to_launder_tampering(database_url):
+    store = populated_store(database_url)
+    altered = store.after_first_fill - 1
+    tamper.alter(store.url, altered, b'"fill_id":"f1"', b'"fill_id":"fX"')
+    rebuild = tradestate("replay", "--rebuild", "--db", store.url)
+    assert rebuild.returncode != 0
+    assert "refusing to rebuild" in rebuild.stderr and f"sequence {altered}" in rebuild.stderr
+    result = verify(store.url)
+    assert result.returncode == 1
     assert f"first failing sequence {altered}" in result.stderr
 
 
 def test_an_undecodable_event_fails_decodability(database_url):
     store = populated_store(database_url)
-    alter_stored_event(store.url, 1, b'"client_order_id"', b'"client_order_key"')
-    result = tradestate("audit", "verify", "--db", store.url)
+    tamper.alter(store.url, 1, b'"client_order_id"', b'"client_order_key"')
+    result = verify(store.url)
     assert result.returncode == 1
     assert "[FAIL] decodability: sequence 1 does not decode" in result.stdout
     assert "client_order_key" in result.stdout
@@ -73,8 +115,15 @@ def test_a_read_model_row_changed_by_hand_is_shown_as_a_diff(database_url):
             connection.execute(update(positions).values(quantity=3))
     finally:
         engine.dispose()
-    result = tradestate("audit", "verify", "--db", store.url)
+    result = verify(store.url)
     assert result.returncode == 1
-    assert "[ok  ] hash chain" in result.stdout
+    assert "[ok  ] transparency log" in result.stdout
     assert "[FAIL] read models" in result.stdout
     assert f"positions {store.position_id}: quantity live=3 replay=10" in result.stdout
+
+
+def test_a_kept_head_is_json_with_size_root_and_time(database_url, tmp_path):
+    store = populated_store(database_url)
+    head = json.loads(keep_head(store.url, tmp_path).read_text())
+    assert head["treeSize"] == store.head and len(bytes.fromhex(head["rootHash"])) == 32
+    assert head["signature"] is None and head["timestampMs"] > 0

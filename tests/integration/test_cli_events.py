@@ -86,7 +86,7 @@ def test_projections_status_reports_each_projection(database_url):
     assert result.returncode == 0, result.stderr
     status = json.loads(result.stdout)
     assert status["headSequence"] == store.head
-    assert {p["name"] for p in status["projections"]} >= {"positions", "orders", "audit"}
+    assert {p["name"] for p in status["projections"]} >= {"positions", "orders", "quotes"}
     assert all(p["sequence"] == store.head and p["lag"] == 0 for p in status["projections"])
     assert all(p["error"] is None and p["stale"] is False for p in status["projections"])
     table = tradestate("projections", "status", "--db", store.url)

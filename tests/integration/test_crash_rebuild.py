@@ -57,8 +57,8 @@ def check_state_after_the_kill(system, killed: str, point: str) -> None:
 
 @pytest.mark.parametrize(
     ("killed", "point", "count"),
-    [("positions", "flush", 1), ("audit", "batch", 3)],
-    ids=["positions-inside-the-first-batch", "audit-between-batches"],
+    [("positions", "flush", 1), ("orders", "batch", 3)],
+    ids=["positions-inside-the-first-batch", "orders-between-batches"],
 )
 def test_a_rebuild_killed_midway_is_redone_and_equals_a_fresh_replay(
     database_url, killed, point, count, request

@@ -22,7 +22,7 @@ from interfaces.composition import build_system
 from tests.integration.test_projections import ALL
 
 # Projections that handle quotes: every commit concerns them.
-QUOTED = ("quotes", "audit", "accounts")
+QUOTED = ("quotes", "accounts")
 NOT_QUOTES = [name for name in ALL if name not in QUOTED]
 TRACKED = re.compile(r"^([a-z_]+):[ab]$")
 
@@ -54,7 +54,7 @@ def tracking_writes(engine: Engine) -> Counter[str]:
 
 
 def test_a_commit_writes_the_tracking_of_the_projections_it_concerns_only(system):
-    """Twenty quotes, each waited for by every projection: only quotes, audit and
+    """Twenty quotes, each waited for by every projection: only quotes and
     accounts write tracking; the others write theirs once, when the group stops, where they got to,
     and a group started afterwards resumes there."""
     group = group_of(system, persist_every=3600)

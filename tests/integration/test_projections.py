@@ -36,11 +36,9 @@ TABLES = (
     "quotes",
     "reconciliations",
     "mismatches",
-    "audit_chain",
 )
 ALL = [
-    "positions", "signals", "orders", "trades", "monitors", "quotes", "reconciliations", "audit",
-    "accounts",
+    "positions", "signals", "orders", "trades", "monitors", "quotes", "reconciliations", "accounts",
 ]  # fmt: skip
 
 
@@ -201,7 +199,7 @@ def test_a_failing_projection_stops_at_its_event_and_the_others_go_on(system):
         assert states[name].sequence == bad_sequence - 1
         assert f"event {bad_sequence}" in states[name].error
         assert states[name].lag > 0
-    assert states["audit"].lag == 0 and states["audit"].error is None
+    assert states["orders"].lag == 0 and states["orders"].error is None
 
 
 def wait_until_ready(worker: subprocess.Popen, timeout: float = 60) -> None:

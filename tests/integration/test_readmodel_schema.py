@@ -199,7 +199,7 @@ def test_slots_are_separate_tables() -> None:
     assert projection_tables("a") is a
     assert {t.name for t in a.all()}.isdisjoint(t.name for t in b.all())
     assert a.of("reconciliations") == (a.reconciliations, a.mismatches)
-    assert b.of("audit") == (b.audit_chain,)
+    assert b.of("orders") == (b.orders,)
     with pytest.raises(ValueError):
         projection_tables("c")
 

@@ -2,7 +2,6 @@
 page boundaries, the row cache, deferred quote rows and the driver-level upsert
 change nothing a projection writes."""
 
-import hashlib
 import json
 import time
 from datetime import UTC, datetime, timedelta, timezone
@@ -10,11 +9,10 @@ from decimal import Decimal as D
 from uuid import uuid4
 
 import pytest
-from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.persistence import StoredEvent
 from sqlalchemy import select
 
 from application.inputs import FillInput, OrderInput, QuoteInput
-from application.projections.audit import GENESIS, chain_hash
 from application.projections.positions import PositionsProjection
 from infrastructure.projections.rebuild import rebuild
 from infrastructure.projections.runner import ProjectionRunner
@@ -51,7 +49,7 @@ def test_tiny_pages_rebuild_the_same_rows_as_one_big_page(system):
     rows come back from the row cache or the database between them."""
     run_workload(system.app, rounds=30)
     one_page = rebuilt_rows(system, page=100_000)
-    assert one_page["positions"] and one_page["orders"] and one_page["audit_chain"]
+    assert one_page["positions"] and one_page["orders"] and one_page["quotes"]
     assert rebuilt_rows(system, page=3) == one_page
 
 
@@ -89,8 +87,8 @@ def test_a_quote_row_that_cannot_be_built_stops_quotes_at_its_event_and_the_rest
     with pytest.raises(RuntimeError, match=f"rebuild of quotes stopped: event {bad} "):
         rebuild(system.engine, system.app.recorder, system.app.mapper)
     with system.engine.connect() as connection:
-        slots = {name: active_slot(connection, name) for name in ("quotes", "positions", "audit")}
-    assert slots == {"quotes": "a", "positions": "b", "audit": "b"}
+        slots = {name: active_slot(connection, name) for name in ("quotes", "positions", "orders")}
+    assert slots == {"quotes": "a", "positions": "b", "orders": "b"}
     assert_read_models_match_aggregates(system)
     system.projections.start()
     deadline = time.monotonic() + 30
@@ -172,13 +170,3 @@ def test_the_driver_upsert_stores_exactly_what_sqlalchemy_would(system):
         ]
         assert len(raw[0]) == 6 and raw[0] == raw[1]
         assert connection.execute(select(b.c.created_at)).scalars().first() == plus_two
-
-
-def test_the_chain_hash_is_sha256_of_previous_hash_and_the_stored_event():
-    originator = uuid4()
-    notification = Notification(
-        id=1, originator_id=originator, originator_version=3, topic="t:T", state=b'{"a":1}'
-    )
-    canonical = f"{originator.hex}\n3\nt:T\n".encode() + b'{"a":1}'
-    expected = hashlib.sha256(bytes.fromhex(GENESIS) + canonical).hexdigest()
-    assert chain_hash(GENESIS, notification) == expected
