@@ -179,3 +179,68 @@ def test_resume_through_the_change_watcher_on_postgres(postgres_url: str, tmp_pa
             if worker.poll() is None:
                 worker.kill()
             worker.wait(timeout=10)
+
+
+ARM = """mutation($m: MonitorInput!) { armMonitor(input: $m) { monitor { id asOf } } }"""
+DISARM = "mutation($id: ID!) { disarmMonitor(id: $id) { monitor { id asOf } } }"
+SIGNAL = """mutation($s: SignalInput!) { generateSignal(input: $s) { signal { id asOf } } }"""
+CATCH_UP = {
+    "monitorUpdates": 'monitorUpdates(account: "resume", after: $a) { id status asOf }',
+    "signalUpdates": 'signalUpdates(instrument: "MO1", after: $a) { id status asOf }',
+    "orderUpdates": 'orderUpdates(instrument: "MO1", after: $a) { id status asOf }',
+}
+
+
+async def states(server: Server, field: str, after: int, count: int) -> list[dict[str, Any]]:
+    """The first `count` messages of `field` from `after`, then whatever else comes
+    within a second (nothing, if the subscription is right)."""
+    got: list[dict[str, Any]] = []
+    transport = WebsocketsTransport(url=server.ws, subprotocols=["graphql-transport-ws"])
+    async with Client(transport=transport) as session:
+        request = gql(f"subscription($a: Int) {{ {CATCH_UP[field]} }}")
+        request.variable_values = {"a": after}
+        stream = session.subscribe(request).__aiter__()
+        while len(got) < count:
+            got.append((await asyncio.wait_for(stream.__anext__(), PATIENCE))[field])
+        try:
+            async with asyncio.timeout(1.0):
+                async for result in stream:
+                    got.append(result[field])
+        except TimeoutError:
+            pass
+    return got
+
+
+def test_monitors_signals_and_orders_resume_from_after(tmp_path: Path) -> None:
+    """Catch-up on the other read models: only the states past `after`, the latest of
+    each row, once."""
+    with running_server(tmp_path) as server:
+        fill(server, "mo-open", "MO1", "BUY")
+        signal = {"strategy": "s", "instrument": "MO1", "side": "BUY", "strength": "0.5"}
+        server.data(SIGNAL, {"s": signal})
+        first = server.data(ARM, {"m": {"account": ACCOUNT, "instrument": "MO1",
+                                        "stopLoss": "5"}})["armMonitor"]["monitor"]  # fmt: skip
+        s = server.head()
+        disarmed = server.data(DISARM, {"id": first["id"]})["disarmMonitor"]["monitor"]
+        second = server.data(ARM, {"m": {"account": ACCOUNT, "instrument": "MO1",
+                                         "takeProfit": "50"}})["armMonitor"]["monitor"]  # fmt: skip
+        later = server.data(SIGNAL, {"s": signal})["generateSignal"]["signal"]
+        fill(server, "mo-close", "MO1", "SELL")
+        server.data(POSITIONS, {"m": server.head()})
+
+        head = server.head()
+        now = server.data(
+            "query($m: Int) { monitors(minSequence: $m) { id asOf } "
+            "signals(minSequence: $m) { id asOf } orders(minSequence: $m) { id asOf } }",
+            {"m": head},
+        )
+        past = {name: {(r["id"], r["asOf"]) for r in rows if r["asOf"] > s}
+                for name, rows in now.items()}  # fmt: skip
+        # The disarmed one, and the second (disarmed too when the close flattened MO1).
+        assert {i for i, _ in past["monitors"]} == {disarmed["id"], second["id"]}
+        assert {i for i, _ in past["signals"]} == {later["id"]}
+        for field, name in [("monitorUpdates", "monitors"), ("signalUpdates", "signals"),
+                            ("orderUpdates", "orders")]:  # fmt: skip
+            got = asyncio.run(states(server, field, s, len(past[name])))
+            assert len(got) == len(past[name]), f"{field} sent a state twice or more"
+            assert {(r["id"], r["asOf"]) for r in got} == past[name], field
