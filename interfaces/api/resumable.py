@@ -32,23 +32,29 @@ PAGE = 500
 
 
 class Sent:
-    """The newest `asOf` sent per key, and the client's `after`: what is not news."""
+    """The newest `asOf` sent per key, and the client's `after`: what is not news.
 
-    def __init__(self, after: int | None) -> None:
-        self.after = after
+    Bounded: past `limit` keys (the trade log never repeats one), the older half is
+    forgotten and anything at or before it counts as sent. Repeats come from near the
+    head (the seam, a range published twice), never that far behind it."""
+
+    def __init__(self, after: int | None, limit: int = 10_000) -> None:
+        self.below = -1 if after is None else after
+        self.limit = limit
         self.sent: dict[Hashable, int] = {}
 
     def fresh(self, key: Hashable, as_of: int) -> bool:
         """Whether a state at `as_of` of `key` is new to the client (then it counts as sent)."""
-        if self.after is not None and as_of <= self.after:
+        if as_of <= self.below or as_of <= self.sent.get(key, -1):
             return False
-        if as_of <= self.sent.get(key, -1):
-            return False
-        self.sent[key] = as_of
+        self.mark(key, as_of)
         return True
 
     def mark(self, key: Hashable, as_of: int) -> None:
         self.sent[key] = max(self.sent.get(key, -1), as_of)
+        if len(self.sent) > self.limit:
+            self.below = sorted(self.sent.values())[len(self.sent) // 2]
+            self.sent = {k: v for k, v in self.sent.items() if v > self.below}
 
 
 @contextlib.asynccontextmanager
