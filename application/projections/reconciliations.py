@@ -39,6 +39,7 @@ class ReconciliationsProjection(Projection):
                 "local_quantity": e.local_quantity,
                 "broker_quantity": e.broker_quantity,
                 "difference": e.difference,
+                "as_of": sequence,
             },
         )
         update(store, "reconciliations", e.originator_id, sequence)

@@ -27,5 +27,6 @@ class TradesProjection(Projection):
                 "realized_pnl": e.realized_pnl,
                 "timestamp": e.fill_timestamp,
                 "sequence": sequence,
+                "as_of": sequence,
             },
         )

@@ -126,6 +126,12 @@ class ProjectionGroup:
         if self.running:
             self.watcher.start()
 
+    def watch_from(self, name: str, slot: tuple[str, int], position: int) -> None:
+        """Have the watcher publish every row of `name` past `position` at its next step
+        (a subscription catching up from the rows read from there on)."""
+        if self.watcher is not None:
+            self.watcher.floor(name, slot, position)
+
     def _tracked(self, name: str, after: int, upto: int) -> None:
         if self.watcher is not None:
             self.watcher.published(name, after, upto)

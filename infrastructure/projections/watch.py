@@ -16,6 +16,12 @@ reports each compare-and-set move of its tracking (`published`): a range it
 covered is not read again, so a process that runs its own projections pays one
 query per poll and nothing more.
 
+A subscription that catches up from the rows (`after`) first sets a floor
+(`floor`): the tracking position it read before its catch-up. The next step
+publishes every row past the floor, so rows committed between that read and the
+step — the watcher starting afresh for a projection nobody listened to — are not
+lost between the catch-up and the live changes.
+
 A row may be published twice (both paths, or one range read twice); change
 subscriptions keep the latest state per key, so a repeat is harmless. A slot flip
 (rebuild) restarts watching at the new slot's position: rebuilt rows equal the
@@ -61,6 +67,8 @@ class ChangeWatcher(Worker):
         self._seen: dict[str, tuple[tuple[str, int], int]] = {}
         # projection -> tracking moves (after, upto) the local runner published
         self._local: dict[str, list[tuple[int, int]]] = {}
+        # projection -> ((slot, generation), position) the next step publishes from
+        self._floors: dict[str, tuple[tuple[str, int], int]] = {}
 
     def published(self, name: str, after: int, upto: int) -> None:
         """The local runner moved tracking from `after` to `upto` and published its rows."""
@@ -68,6 +76,15 @@ class ChangeWatcher(Worker):
             moves = self._local.setdefault(name, [])
             moves.append((after, upto))
             del moves[:-MAX_LOCAL_MOVES]
+
+    def floor(self, name: str, slot: tuple[str, int], position: int) -> None:
+        """Publish every row of `name` past `position` (in `slot`) at the next step, even
+        if this watcher had not followed `name` until now."""
+        with self._lock:
+            old = self._floors.get(name)
+            if old is None or old[0] != slot or position < old[1]:
+                self._floors[name] = (slot, position)
+        self.wake.set()
 
     def _covered(self, name: str, seen: int) -> int:
         """`seen`, carried on through the local runner's moves that continue from it
@@ -102,12 +119,16 @@ class ChangeWatcher(Worker):
 
     def _catch_up(self, name: str, slot: tuple[str, int], position: int) -> None:
         with self._lock:
+            floor = self._floors.pop(name, None)
+            floor = floor[1] if floor is not None and floor[0] == slot else None
             seen = self._seen.get(name)
-            if seen is None or seen[0] != slot:
+            if (seen is None or seen[0] != slot) and floor is None:
                 # Listen from here on (the local runner may have moved on meanwhile).
                 self._seen[name] = (slot, self._covered(name, position))
                 return
-            since = self._covered(name, seen[1])
+            since = self._covered(name, seen[1]) if seen and seen[0] == slot else position
+            if floor is not None:
+                since = min(since, floor)
             self._seen[name] = (slot, since)
             if position <= since:
                 return

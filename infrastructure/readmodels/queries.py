@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import Connection, Engine, Table, select, tuple_
 
 from infrastructure.readmodels.control import slots_table, tracking_table
 from infrastructure.readmodels.tables import ProjectionTables, projection_tables
@@ -103,6 +103,26 @@ class ReadModels:
         low = 0 if complete or since is None else since.as_of
         high = max((row["as_of"] for row in rows), default=low)
         return Changes(rows, complete, Mark(slot, generation, high))
+
+    def rows_after(
+        self, projection: str, table: str, cursor: tuple[Any, ...], limit: int
+    ) -> list[Row]:
+        """Up to `limit` rows of one table of `projection` past `cursor`, in (`as_of`,
+        primary key) order: `(after,)` to start, then `page_cursor` of the last row."""
+        with self.engine.connect() as connection:
+            found = getattr(self._tables(connection, projection), table)
+            order = [found.c.as_of, *found.primary_key.columns]
+            statement = select(found).order_by(*order).limit(limit)
+            if len(cursor) == 1:
+                statement = statement.where(found.c.as_of > cursor[0])
+            else:
+                statement = statement.where(tuple_(*order) > tuple_(*cursor))
+            return [dict(row._mapping) for row in connection.execute(statement)]
+
+    def page_cursor(self, table: str, row: Row) -> tuple[Any, ...]:
+        """Where `rows_after` goes on after `row`."""
+        found = getattr(projection_tables("a"), table)
+        return (row["as_of"], *(row[column.name] for column in found.primary_key.columns))
 
     def positions(self, status: str | None = None, account: str | None = None) -> list[Row]:
         def build(t: ProjectionTables) -> Any:

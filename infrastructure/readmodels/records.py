@@ -56,6 +56,7 @@ def mismatches_table(slot: str) -> Table:
         Column("local_quantity", DecimalType, nullable=False),
         Column("broker_quantity", DecimalType, nullable=False),
         Column("difference", DecimalType, nullable=False),
+        as_of_column(),
         PrimaryKeyConstraint("reconciliation_id", "account", "instrument"),
         ForeignKeyConstraint(
             ["reconciliation_id"], [f"rm_reconciliations_{slot}.id"], ondelete="CASCADE"

@@ -90,6 +90,7 @@ def trades_table(slot: str) -> Table:
         Column("realized_pnl", DecimalType, nullable=False),
         Column("timestamp", UtcDateTime, nullable=False),
         Column("sequence", BigInteger, nullable=False, index=True),
+        Column("as_of", BigInteger, nullable=False, index=True),
     )
 
 

@@ -6,8 +6,6 @@ Rows in, objects out: translation only (the reads are infrastructure's).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,8 +19,8 @@ from domain.values import check_symbol
 from infrastructure.readmodels.account_queries import session_start
 from interfaces.api.auth import CanRead
 from interfaces.api.context import Api
-from interfaces.api.errors import guarded
-from interfaces.api.limits import check_limit, check_min_sequence
+from interfaces.api.limits import check_after, check_limit, check_min_sequence
+from interfaces.api.resumable import Sent, registered, watch_from_here
 
 AS_OF = "The sequence of the last event this reflects."
 MinSequence = Annotated[
@@ -186,36 +184,23 @@ class AccountSubscription:
         api = api_of(info)
         if account is not None:
             check_symbol(account, "account")
-        live = api.changes.changes(
+        check_after(after)
+        sent = Sent(after)
+        async with registered(
+            api,
             "accounts",
-            key=lambda c: c.row["account"],
-            accept=lambda c: (
-                c.table == "accounts" and (account is None or c.row["account"] == account)
-            ),
-        ).__aiter__()
-        first = asyncio.ensure_future(live.__anext__())
-        await asyncio.sleep(0)  # the buffer is registered before the catch-up reads
-        sent: dict[str, int] = {}
-        try:
+            lambda c: c.row["account"],
+            lambda c: c.table == "accounts" and (account is None or c.row["account"] == account),
+        ) as live:
             if after is not None:
+                await watch_from_here(api, "accounts")
                 for found in await api.run(read_accounts, api, account, lane="accounts"):
-                    if found.as_of > after:
-                        sent[found.id] = found.as_of
+                    if sent.fresh(found.id, found.as_of):
                         yield found
-            async for change in guarded(_chain(first, live)):
+            async for change in live:
                 name = change.row["account"]
-                if change.row["as_of"] <= sent.get(name, -1):
+                if not sent.fresh(name, change.row["as_of"]):
                     continue
                 for found in await api.run(read_accounts, api, name, lane="accounts"):
-                    sent[name] = max(sent.get(name, -1), found.as_of)
+                    sent.mark(name, found.as_of)
                     yield found
-        finally:
-            first.cancel()
-            with contextlib.suppress(BaseException):
-                await live.aclose()
-
-
-async def _chain(first: Any, rest: Any) -> AsyncGenerator[Any, None]:
-    yield await first
-    async for item in rest:
-        yield item

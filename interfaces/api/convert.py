@@ -130,6 +130,7 @@ def trade_from(fill: Fill, sequence: int) -> types.Trade:
         realized_pnl=fill.realized_pnl,
         timestamp=fill.fill_timestamp,
         sequence=sequence,
+        as_of=sequence,
     )
 
 

@@ -13,8 +13,9 @@ A member that falls behind (its queue is full) is dropped alone: it gets an
 UNAVAILABLE error and completes, as a slow naive subscriber would; the others
 carry on. The execution stops when its last member leaves.
 
-Shared: every subscription field except `events(after: ...)` and
-`accountUpdates(after: ...)`, whose catch-up depends on the caller's `after`.
+Shared: every subscription field except `events(after: ...)` and the read-model
+updates given `after` (`positionUpdates(after: ...)`, ...), whose catch-up depends
+on the caller's `after`.
 Anything that cannot be planned (syntax errors, several or unknown operations,
 fragments at the root) runs alone, so its errors read exactly as before.
 """
@@ -53,7 +54,18 @@ from infrastructure.metrics import (
 log = get_logger("tradestate.api")
 
 #: Subscription fields whose stream depends on these arguments is not shared.
-PRIVATE_ARGUMENTS = {"events": {"after"}, "accountUpdates": {"after"}}
+PRIVATE_ARGUMENTS = {
+    field: {"after"}
+    for field in (
+        "events",
+        "positionUpdates",
+        "signalUpdates",
+        "orderUpdates",
+        "monitorUpdates",
+        "tradeUpdates",
+        "accountUpdates",
+    )
+}
 
 #: Tokens parsed to plan a subscription: a longer document is not planned (strawberry
 #: refuses it by graphql_max_tokens), so no unbounded parse runs on the event loop.

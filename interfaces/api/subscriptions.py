@@ -5,12 +5,13 @@ after a catch-up from the stored log; the others by projection listeners,
 which fire after the read model committed, so a query made on receipt agrees.
 Buffers are bounded: a subscriber that falls too far behind is closed with an
 UNAVAILABLE error (for `events`, resume with `after`); updates conflate per
-row (the latest state wins).
+row (the latest state wins). The read-model updates take `after` to resume
+(interfaces/api/resumable.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -25,11 +26,22 @@ from interfaces.api.errors import guarded
 from interfaces.api.events import topics_for
 from interfaces.api.inputs import parse_id
 from interfaces.api.limits import MAX_THROTTLE_MS, check_after, check_list, check_range
+from interfaces.api.resumable import follow
 
 TypeNames = Annotated[
     list[str] | None,
     strawberry.argument(name="types", description='API type names, e.g. "OrderFilled".'),
 ]
+After = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Resume: first every row whose asOf is past this, then live changes."
+    ),
+]
+RESUME = (
+    "With `after`: first every row whose asOf is past it, then live changes, each state once "
+    "(query, then subscribe with the query's sequence, or reconnect with the last asOf seen)."
+)
 ThrottleMs = Annotated[
     int, strawberry.argument(description="Conflation window per instrument, 0..60000 ms.")
 ]
@@ -43,12 +55,14 @@ def subscription_field(**kwargs: Any) -> Any:
     return strawberry.subscription(permission_classes=[CanRead], **kwargs)
 
 
-def _matches(row: dict[str, Any], **criteria: Any) -> bool:
-    return all(value is None or row.get(key) == value for key, value in criteria.items())
+def _criteria(**criteria: Any) -> Callable[[dict[str, Any]], bool]:
+    """Whether a row has every value given (None: any)."""
+    wanted = {key: value for key, value in criteria.items() if value is not None}
+    return lambda row: all(row.get(key) == value for key, value in wanted.items())
 
 
-def _row_id(change: Any) -> Any:
-    return change.row.get("id")
+def _id(row: dict[str, Any]) -> Any:
+    return row["id"]
 
 
 @strawberry.type
@@ -81,51 +95,87 @@ class Subscription(AccountSubscription):
         async for entry in guarded(api.events.follow(start, topics=topics, accept=accept)):
             yield entry.value
 
-    @subscription_field(description="A position's new state, after the read model changed.")
+    @subscription_field(
+        description="A position's new state, after the read model changed. " + RESUME
+    )
     async def position_updates(
-        self, info: Info, account: str | None = None, instrument: str | None = None
+        self,
+        info: Info,
+        account: str | None = None,
+        instrument: str | None = None,
+        after: After = None,
     ) -> AsyncGenerator[types.Position, None]:
         api = api_of(info)
-        async for change in guarded(
-            api.changes.changes(
-                "positions",
-                key=_row_id,
-                accept=lambda c: _matches(c.row, account=account, instrument=instrument),
-            )
+        match = _criteria(account=account, instrument=instrument)
+        async for row in guarded(
+            follow(api, "positions", "positions", key=_id, match=match, after=after)
         ):
-            held = change.row["instrument"]
+            held = row["instrument"]
             places = api.app.spec_for(held).places
-            yield convert.position(change.row, api.prices.get(held), places)
+            yield convert.position(row, api.prices.get(held), places)
 
-    @subscription_field(description="A signal's new state, after the read model changed.")
+    @subscription_field(description="A signal's new state, after the read model changed. " + RESUME)
     async def signal_updates(
         self,
         info: Info,
         status: types.SignalStatus | None = None,  # type: ignore[valid-type]
         instrument: str | None = None,
+        after: After = None,
     ) -> AsyncGenerator[types.Signal, None]:
         api = api_of(info)
-        wanted = status and status.value
-        async for change in guarded(
-            api.changes.changes(
-                "signals",
-                key=_row_id,
-                accept=lambda c: _matches(c.row, status=wanted, instrument=instrument),
-            )
+        match = _criteria(status=status and status.value, instrument=instrument)
+        async for row in guarded(
+            follow(api, "signals", "signals", key=_id, match=match, after=after)
         ):
-            yield convert.from_row(types.Signal, change.row)
+            yield convert.from_row(types.Signal, row)
 
-    @subscription_field(description="An order's new state, after the read model changed.")
+    @subscription_field(description="An order's new state, after the read model changed. " + RESUME)
     async def order_updates(
-        self, info: Info, instrument: str | None = None
+        self, info: Info, instrument: str | None = None, after: After = None
     ) -> AsyncGenerator[types.Order, None]:
         api = api_of(info)
-        async for change in guarded(
-            api.changes.changes(
-                "orders", key=_row_id, accept=lambda c: _matches(c.row, instrument=instrument)
-            )
+        match = _criteria(instrument=instrument)
+        async for row in guarded(
+            follow(api, "orders", "orders", key=_id, match=match, after=after)
         ):
-            yield convert.from_row(types.Order, change.row)
+            yield convert.from_row(types.Order, row)
+
+    @subscription_field(
+        description="A monitor's new state, after the read model changed. " + RESUME
+    )
+    async def monitor_updates(
+        self,
+        info: Info,
+        account: str | None = None,
+        instrument: str | None = None,
+        status: types.MonitorStatus | None = None,  # type: ignore[valid-type]
+        after: After = None,
+    ) -> AsyncGenerator[types.Monitor, None]:
+        api = api_of(info)
+        match = _criteria(account=account, instrument=instrument, status=status and status.value)
+        async for row in guarded(
+            follow(api, "monitors", "monitors", key=_id, match=match, after=after)
+        ):
+            yield convert.from_row(types.Monitor, row)
+
+    @subscription_field(
+        description="Each new trade (fill) of the trade log, after the read model "
+        "changed. " + RESUME
+    )
+    async def trade_updates(
+        self,
+        info: Info,
+        account: str | None = None,
+        instrument: str | None = None,
+        after: After = None,
+    ) -> AsyncGenerator[types.Trade, None]:
+        api = api_of(info)
+        match = _criteria(account=account, instrument=instrument)
+        key = lambda row: row["fill_id"]  # noqa: E731
+        async for row in guarded(
+            follow(api, "trades", "trades", key=key, match=match, after=after)
+        ):
+            yield convert.from_row(types.Trade, row)
 
     @subscription_field(
         description="Latest quotes. With throttleMs > 0, at most one message per instrument "

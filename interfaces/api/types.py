@@ -93,6 +93,7 @@ class Trade:
     )
     timestamp: datetime
     sequence: int = strawberry.field(description="The sequence of the fill's event.")
+    as_of: int = strawberry.field(description=AS_OF + " A trade never changes: its sequence.")
 
 
 @strawberry.type(description="A netting position per (account, instrument).")

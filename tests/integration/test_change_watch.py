@@ -106,3 +106,35 @@ def test_a_process_that_applies_its_own_projections_reads_no_rows_again(two):
     eventually(lambda: latest(seen, "positions").get("SELF", {}).get("quantity") == 5)
     watcher.step()
     assert calls == []  # every range was covered by the local runner's own publishing
+
+
+def test_a_floor_publishes_every_row_past_it_when_watching_starts_afresh(two):
+    """A subscription resuming with `after` reads the tracking position, sets it as the
+    watcher's floor, then catches up from the rows. Rows another process commits before
+    the watcher's first step for that projection must still be published: without the
+    floor that step would start listening from where the rows then stand. Trades too,
+    now that they carry `as_of`."""
+    worker, server = two
+    worker.projections.start()
+    listening = {"on": False}
+    seen: list[Any] = []
+    server.projections.add_listener(seen.append)
+    server.projections.watch(lambda name: listening["on"] and name in ("positions", "trades"))
+    watcher = server.projections.watcher
+    trade(worker.app, 0, "FL", "BUY", 1)
+    head = worker.app.recorder.max_notification_id()
+    eventually(lambda: all((p or 0) >= head for *_, p in watcher.read.version(["trades"])))
+    watcher.step()  # nobody listens: nothing read, nothing published
+    (_, slot, generation, floor), = watcher.read.version(["trades"])  # fmt: skip
+    listening["on"] = True
+    server.projections.watch_from("trades", (slot, generation), floor)
+    for n in (1, 2):
+        trade(worker.app, n, "FL", "BUY", 1)
+    head = worker.app.recorder.max_notification_id()
+    eventually(lambda: all((p or 0) >= head for *_, p in watcher.read.version(["trades"])))
+    watcher.step()
+    trades = [c.row for c in seen if c.projection == "trades"]
+    assert [row["fill_id"] for row in trades] == ["wf1", "wf2"]
+    assert all(row["as_of"] > floor for row in trades)
+    # Positions had no floor: the first step listens from where they stand.
+    assert not [c for c in seen if c.projection == "positions"]

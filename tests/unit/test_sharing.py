@@ -29,6 +29,18 @@ def test_plans_share_by_normalized_document_variables_and_name() -> None:
 
 
 @pytest.mark.parametrize(
+    "field",
+    ["positionUpdates", "signalUpdates", "orderUpdates", "monitorUpdates", "tradeUpdates",
+     "accountUpdates"],
+)  # fmt: skip
+def test_read_model_updates_share_without_after_and_run_alone_with_it(field: str) -> None:
+    """Their catch-up depends on the caller's `after`; live-only they are all alike."""
+    assert plan(f"subscription {{ {field} {{ asOf }} }}", None, None).shared  # type: ignore[union-attr]
+    resumed = plan(f"subscription($a: Int) {{ {field}(after: $a) {{ asOf }} }}", {"a": 7}, None)
+    assert resumed is not None and not resumed.shared
+
+
+@pytest.mark.parametrize(
     "query, name",
     [
         ("subscription { quotes { last", None),  # syntax error: strawberry answers it
