@@ -7,12 +7,12 @@ for their own loading, so reading one aggregate's notifications costs its own ev
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
-from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 
@@ -27,9 +27,15 @@ def aggregate_notifications(
     """The aggregate's notifications with sequence > after, in sequence order."""
     if isinstance(recorder, SQLiteApplicationRecorder):
         return _sqlite(recorder, originator_id, after, limit, topics)
-    if isinstance(recorder, PostgresApplicationRecorder):
+    if _is_postgres(recorder):
         return _postgres(recorder, originator_id, after, limit, topics)
     return _scan(recorder, originator_id, after, limit, topics)
+
+
+def _is_postgres(recorder: Any) -> bool:
+    """Without importing psycopg, which a SQLite store never needs."""
+    postgres = sys.modules.get("eventsourcing.postgres")
+    return postgres is not None and isinstance(recorder, postgres.PostgresApplicationRecorder)
 
 
 def _sqlite(
@@ -63,7 +69,7 @@ def _sqlite(
 
 
 def _postgres(
-    recorder: PostgresApplicationRecorder,
+    recorder: Any,
     originator_id: UUID,
     after: int,
     limit: int,

@@ -13,7 +13,6 @@ from application.trading import TradingApplication
 from infrastructure.compatibility import check_compatibility
 from infrastructure.database import DatabaseUrl, make_engine
 from infrastructure.eventstore import event_store_env
-from infrastructure.migrate import upgrade
 from infrastructure.projections import ProjectionGroup
 from infrastructure.readmodels.queries import ReadModels
 from infrastructure.settings import Settings
@@ -55,6 +54,8 @@ def build_system(
     if check:
         check_compatibility(engine, url)
     if migrate:
+        from infrastructure.migrate import upgrade  # alembic: only for commands that migrate
+
         upgrade(settings.database_url)
     app = TradingApplication(
         env=event_store_env(url, cache_size=settings.aggregate_cache_size),

@@ -70,7 +70,7 @@ def _aggregate_id(text: str | None) -> UUID | None:
 def _open(db: str | None, config: Path | None) -> System:
     settings = settings_from(db, config)
     configure_logging(settings)
-    return build_system(settings)
+    return build_system(settings, migrate=False)
 
 
 def notifications(
