@@ -100,7 +100,7 @@ def test_upgrade_twice_is_a_no_op(database_url: str) -> None:
     first = _schema_snapshot(database_url)
     upgrade(database_url)
     assert _schema_snapshot(database_url) == first
-    assert current_revision(database_url) == head_revision() == "0001"
+    assert current_revision(database_url) == head_revision() == "0004"
 
 
 def _schema_snapshot(url: str) -> tuple[object, ...]:
@@ -225,7 +225,7 @@ def test_canonical_decimal_text_is_plain_and_exact(value: Decimal, text: str) ->
 def test_concurrent_upgrades_all_end_at_head(database_url: str) -> None:
     with ProcessPoolExecutor(max_workers=4) as pool:
         revisions = list(pool.map(_upgrade_and_read_revision, [database_url] * 4))
-    assert revisions == ["0001"] * 4
+    assert revisions == ["0004"] * 4
     assert _schema_snapshot(database_url)[1] == sorted((n, "a", 0) for n in PROJECTION_NAMES)
 
 
