@@ -2,10 +2,10 @@
 
 `rm_compat_kinds` holds every (event topic, class version) stored up to the
 sequence in `rm_compat_watermark`, so the start-up compatibility check reads
-only the events after it (SPEC section 4). `rm_checkpoints` holds the state
-`replay --until-*` shows, every K events, with the time range of the events
-since the previous checkpoint: time travel starts from the nearest one and
-`--until-time` finds its range by the `max_time` index (ADR 017).
+only the events after it (SPEC section 4). `rm_checkpoints` (rows in
+`rm_checkpoint_parts`) holds the state `replay --until-*` shows, every K
+events, with the time range of the events since the previous checkpoint: time travel starts from the nearest one and
+`--until-time` finds its range by the `min_time` index (ADR 017).
 """
 
 from __future__ import annotations
@@ -37,8 +37,16 @@ checkpoints_table = Table(
     Column("min_time", UtcDateTime, nullable=False),
     Column("max_time", UtcDateTime, nullable=False),
     Column("digest", Text, nullable=False),
-    Column("state", LargeBinary, nullable=False),
-    Index(None, "max_time"),
+    Column("parts", Integer, nullable=False),
+    Index(None, "min_time"),
+)
+
+checkpoint_parts_table = Table(
+    "rm_checkpoint_parts",
+    metadata,
+    Column("sequence", BigInteger, primary_key=True),
+    Column("part", Integer, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
 )
 
 
