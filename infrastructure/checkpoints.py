@@ -183,7 +183,10 @@ def restore(source: Engine, checkpoint: Checkpoint, scratch: Engine) -> None:
         for (data,) in reader.execution_options(yield_per=4).execute(parts):
             digest.update(data)
             count += 1
-            _load_part(writer, tables, data)
+            try:
+                _load_part(writer, tables, data)
+            except CorruptCheckpoint as error:
+                raise CorruptCheckpoint(f"checkpoint {checkpoint.sequence}: {error}") from None
         if count != checkpoint.parts or digest.hexdigest() != checkpoint.digest:
             raise CorruptCheckpoint(f"checkpoint {checkpoint.sequence} does not match its digest")
         for projection in STATE:

@@ -16,15 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from infrastructure import checkpoints
 from infrastructure.database import DatabaseUrl, make_engine
-from infrastructure.migrate import upgrade
 from infrastructure.projections.rebuild import BY_NAME, Progress, SharedReader
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.projections.tracking import active_slot, reset
-from infrastructure.readmodels.tables import projection_tables
+from infrastructure.readmodels import PROJECTION_NAMES, metadata, projection_tables, slots_table
 
 Row = dict[str, Any]
 PAGE = 5000
@@ -88,12 +87,19 @@ def projection_rows(connection: Connection, projection: str) -> dict[str, list[R
 
 @contextmanager
 def scratch_engine(directory: str | None = None) -> Iterator[Engine]:
-    """An empty, migrated SQLite database in a temporary directory, removed after."""
+    """An empty SQLite database with the read-model schema, in a temporary directory,
+    removed after. Created from the tables' declarations (which the migrations
+    are tested to match) rather than by alembic: a throwaway database needs no
+    history, and importing and running alembic cost more than a small replay."""
     with tempfile.TemporaryDirectory(prefix="tradestate-replay-", dir=directory) as tmp:
-        url = f"sqlite:///{Path(tmp) / 'replay.db'}"
-        upgrade(url)
-        engine = make_engine(DatabaseUrl(url))
+        engine = make_engine(DatabaseUrl(f"sqlite:///{Path(tmp) / 'replay.db'}"))
         try:
+            with engine.begin() as connection:
+                metadata.create_all(connection)
+                connection.execute(
+                    insert(slots_table),
+                    [{"name": n, "active_slot": "a", "generation": 0} for n in PROJECTION_NAMES],
+                )
             yield engine
         finally:
             engine.dispose()
