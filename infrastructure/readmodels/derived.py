@@ -4,8 +4,9 @@
 sequence in `rm_compat_watermark`, so the start-up compatibility check reads
 only the events after it (SPEC section 4). `rm_checkpoints` (rows in
 `rm_checkpoint_parts`) holds the state `replay --until-*` shows, every K
-events, with the time range of the events since the previous checkpoint: time travel starts from the nearest one and
-`--until-time` finds its range by the `min_time` index (ADR 017).
+events, with the time range of the events since the previous checkpoint:
+time travel starts from the nearest one and `--until-time` finds its range
+by the `min_time` index (ADR 017).
 """
 
 from __future__ import annotations
