@@ -111,7 +111,7 @@ def _rebuild(system: Any, names: list[str]) -> None:
 
 def _time_travel(system: Any, sequence: int | None, when: datetime | None, output: Format) -> None:
     from infrastructure.replay import STATE_ORDER, sequence_at, state_rows, travel
-    from interfaces.cli.render import graphql_object, progress_bars
+    from interfaces.cli.render import graphql_json, graphql_object, progress_bars
 
     recorder, mapper = system.app.recorder, system.app.mapper
     head = recorder.max_notification_id() or 0
@@ -124,8 +124,8 @@ def _time_travel(system: Any, sequence: int | None, when: datetime | None, outpu
         progress_bars() as progress,
         travel(recorder, mapper, sequence, source=system.engine, progress=progress) as scratch,
     ):
-        state = {kind: map(partial(graphql_object, kind), state_rows(scratch, kind))
-                 for kind in STATE_ORDER}  # fmt: skip
+        render = graphql_json if output is Format.json else graphql_object
+        state = {k: map(partial(render, k), state_rows(scratch, k)) for k in STATE_ORDER}
         if output is Format.json:
             _write_json(sequence, state)
         else:
@@ -134,16 +134,17 @@ def _time_travel(system: Any, sequence: int | None, when: datetime | None, outpu
 
 def _write_json(sequence: int, state: dict[str, Any]) -> None:
     """One JSON document, written as the rows stream (never held whole)."""
-    import orjson
-
-    out = sys.stdout
-    out.write(f'{{"sequence": {sequence}')
+    sys.stdout.flush()
+    out = sys.stdout.buffer
+    out.write(b'{"sequence": %d' % sequence)
     for kind, objects in state.items():
-        out.write(f', "{kind}": [')
+        out.write(b', "%s": [' % kind.encode())
         for i, item in enumerate(objects):
-            out.write(("," if i else "") + orjson.dumps(item).decode())
-        out.write("]")
-    out.write("}\n")
+            if i:
+                out.write(b",")
+            out.write(item)
+        out.write(b"]")
+    out.write(b"}\n")
     out.flush()
 
 
