@@ -7,12 +7,12 @@ for their own loading, so reading one aggregate's notifications costs its own ev
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
-from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 
@@ -29,10 +29,16 @@ def aggregate_notifications(
     newest first: the last `limit` of them, latest first)."""
     if isinstance(recorder, SQLiteApplicationRecorder):
         return _sqlite(recorder, originator_id, after, limit, topics, newest_first)
-    if isinstance(recorder, PostgresApplicationRecorder):
+    if _is_postgres(recorder):
         return _postgres(recorder, originator_id, after, limit, topics, newest_first)
     found = _scan(recorder, originator_id, after, None if newest_first else limit, topics)
     return found[::-1][:limit] if newest_first else found[:limit]
+
+
+def _is_postgres(recorder: Any) -> bool:
+    """Without importing psycopg, which a SQLite store never needs."""
+    postgres = sys.modules.get("eventsourcing.postgres")
+    return postgres is not None and isinstance(recorder, postgres.PostgresApplicationRecorder)
 
 
 def _sqlite(
@@ -67,7 +73,7 @@ def _sqlite(
 
 
 def _postgres(
-    recorder: PostgresApplicationRecorder,
+    recorder: Any,
     originator_id: UUID,
     after: int,
     limit: int,

@@ -2,7 +2,8 @@
 
 A replay fills a scratch SQLite database (in a temporary directory) from the
 source store's log up to the sequence asked for; the live read models are
-never touched.
+never touched. It starts from the nearest read-model checkpoint
+(infrastructure/checkpoints.py), so it applies at most K events.
 """
 
 from __future__ import annotations
@@ -15,31 +16,56 @@ from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, insert, select
 
+from infrastructure import checkpoints
 from infrastructure.database import DatabaseUrl, make_engine
-from infrastructure.migrate import upgrade
-from infrastructure.projections.rebuild import Progress, rebuild
-from infrastructure.projections.tracking import active_slot
+from infrastructure.projections.rebuild import BY_NAME, Progress, SharedReader
+from infrastructure.projections.runner import ProjectionRunner
+from infrastructure.projections.tracking import active_slot, reset
+from infrastructure.readmodels import PROJECTION_NAMES, metadata, projection_tables, slots_table
 from infrastructure.readmodels.account_queries import AccountReads, session_start
-from infrastructure.readmodels.tables import projection_tables
 
 Row = dict[str, Any]
 PAGE = 5000
 
 
-def sequence_at(recorder: ApplicationRecorder, mapper: Mapper[Any], when: datetime) -> int:
+def sequence_at(
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    when: datetime,
+    source: Engine | None = None,
+) -> int:
     """The last sequence whose event timestamp is at or before `when` (0: none).
 
     Timestamps are taken before commit, so concurrent writers may commit them
-    slightly out of order: the log is read backwards from the head until the
-    first event at or before `when`, which is by definition the last one.
+    slightly out of order: the log is read backwards until the first event at
+    or before `when`, which is by definition the last one. With checkpoints
+    (`source`), only the events after the last checkpoint and those of the
+    newest checkpoint range holding an event at or before `when` are read.
     """
     if when.tzinfo is None:
         raise ValueError(f"{when.isoformat()} has no time zone; add one, e.g. Z or +00:00")
-    stop = recorder.max_notification_id() or 0
-    while stop > 0:
-        start = max(stop - PAGE + 1, 1)
+    head = recorder.max_notification_id() or 0
+    if source is None:
+        return _last_at_or_before(recorder, mapper, when, 0, head)
+    tail = checkpoints.latest(source)
+    found = _last_at_or_before(recorder, mapper, when, tail, head)
+    if found or tail == 0:
+        return found
+    checkpoint = checkpoints.latest_starting_by(source, when)
+    if checkpoint is None:
+        return 0
+    start = checkpoints.previous(source, checkpoint.sequence)
+    return _last_at_or_before(recorder, mapper, when, start, checkpoint.sequence)
+
+
+def _last_at_or_before(
+    recorder: ApplicationRecorder, mapper: Mapper[Any], when: datetime, after: int, stop: int
+) -> int:
+    """The last sequence in (after, stop] whose event is at or before `when` (0: none)."""
+    while stop > after:
+        start = max(stop - PAGE + 1, after + 1)
         page = recorder.select_notifications(start, PAGE, stop=stop)
         for notification in reversed(page):
             if mapper.to_domain_event(notification).timestamp <= when:
@@ -62,12 +88,19 @@ def projection_rows(connection: Connection, projection: str) -> dict[str, list[R
 
 @contextmanager
 def scratch_engine(directory: str | None = None) -> Iterator[Engine]:
-    """An empty, migrated SQLite database in a temporary directory, removed after."""
+    """An empty SQLite database with the read-model schema, in a temporary directory,
+    removed after. Created from the tables' declarations (which the migrations
+    are tested to match) rather than by alembic: a throwaway database needs no
+    history, and importing and running alembic cost more than a small replay."""
     with tempfile.TemporaryDirectory(prefix="tradestate-replay-", dir=directory) as tmp:
-        url = f"sqlite:///{Path(tmp) / 'replay.db'}"
-        upgrade(url)
-        engine = make_engine(DatabaseUrl(url))
+        engine = make_engine(DatabaseUrl(f"sqlite:///{Path(tmp) / 'replay.db'}"))
         try:
+            with engine.begin() as connection:
+                metadata.create_all(connection)
+                connection.execute(
+                    insert(slots_table),
+                    [{"name": n, "active_slot": "a", "generation": 0} for n in PROJECTION_NAMES],
+                )
             yield engine
         finally:
             engine.dispose()
@@ -88,18 +121,121 @@ def state_at(
     mapper: Mapper[Any],
     until: int,
     progress: Progress | None = None,
+    source: Engine | None = None,
     session_start_utc: time = time(0),
 ) -> dict[str, list[Row]]:
     """Positions, orders, signals, monitors and account totals as they were at sequence
     `until` (today's P&L of the session of the accounts' last change then)."""
-    with scratch_engine() as engine:
-        rebuild(engine, recorder, mapper, tuple(STATE_ORDER), progress=progress, until=until)
-        with engine.connect() as connection:
-            state = {name: projection_rows(connection, name)[name] for name in STATE_ORDER}
-        if state["accounts"]:
-            then = max(row["updated_at"] for row in state["accounts"])
-            since = session_start(then, session_start_utc)
-            state["accounts"] = AccountReads(engine).accounts(since)
-    for name, columns in STATE_ORDER.items():
-        state[name].sort(key=lambda row: tuple(str(row[c]) for c in columns))
-    return state
+    with travel(recorder, mapper, until, source=source, progress=progress) as scratch:
+        state = {
+            name: list(state_rows(scratch, name)) for name in STATE_ORDER if name != "accounts"
+        }
+        state["accounts"] = account_rows(scratch, session_start_utc)
+        return state
+
+
+def account_rows(scratch: Engine, session_start_utc: time = time(0)) -> list[Row]:
+    """The account totals in a scratch database, today's P&L counted from the session
+    of the accounts' last change (the latest moment the state knows)."""
+    with scratch.connect() as connection:
+        slot = active_slot(connection, "accounts")
+        table = projection_tables(slot).accounts
+        then = connection.execute(select(func.max(table.c.updated_at))).scalar()
+    if then is None:
+        return []
+    rows = AccountReads(scratch).accounts(session_start(then, session_start_utc))
+    return sorted(rows, key=lambda row: tuple(str(row[c]) for c in STATE_ORDER["accounts"]))
+
+
+@contextmanager
+def travel(
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    until: int,
+    *,
+    source: Engine | None = None,
+    progress: Progress | None = None,
+    every: int = checkpoints.EVERY,
+) -> Iterator[Engine]:
+    """A scratch database holding the state at sequence `until`.
+
+    With `source` (the store's engine) it starts from the nearest checkpoint at
+    or before `until` that matches its digest, and stores a checkpoint at each
+    multiple of `every` it passes; without, it replays from sequence 0."""
+    with scratch_engine() as scratch:
+        start = 0
+        for checkpoint in checkpoints.at_or_before(source, until) if source else ():
+            try:
+                checkpoints.restore(source, checkpoint, scratch)  # type: ignore[arg-type]
+            except checkpoints.CorruptCheckpoint as error:
+                checkpoints.warn_corrupt(error)
+                continue
+            start = checkpoint.sequence
+            break
+        runners = _runners(scratch, recorder, mapper, progress, fresh=start == 0)
+        boundary = (start // every + 1) * every
+        while source is not None and boundary <= until:
+            _catch_up(scratch, recorder, runners, boundary)
+            times = checkpoints.time_range(source, start, boundary)
+            checkpoints.save(source, boundary, times, checkpoints.capture(scratch))
+            start, boundary = boundary, boundary + every
+        _catch_up(scratch, recorder, runners, until)
+        yield scratch
+
+
+def _runners(
+    scratch: Engine,
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    progress: Any,
+    *,
+    fresh: bool,
+) -> list[ProjectionRunner]:
+    runners = []
+    with scratch.begin() as connection:
+        slots = {name: active_slot(connection, name) for name in STATE_ORDER}
+        for name, slot in slots.items() if fresh else ():
+            reset(connection, name, slot)
+    for name, slot in slots.items():
+        runner = ProjectionRunner(BY_NAME[name], scratch, recorder, mapper, slot=slot)
+        runner.on_batch = progress
+        runner.sync()
+        runners.append(runner)
+    return runners
+
+
+def _catch_up(
+    scratch: Engine, recorder: ApplicationRecorder, runners: list[ProjectionRunner], until: int
+) -> None:
+    SharedReader(scratch, recorder, runners, page=PAGE, until=until).catch_up()
+    failed = [runner for runner in runners if runner.error is not None]
+    if failed:
+        raise RuntimeError(
+            "; ".join(f"replay of {runner.name} stopped: {runner.error}" for runner in failed)
+        )
+
+
+def state_rows(scratch: Engine, kind: str) -> Iterator[Row]:
+    """The rows of one kind of state in the API's order, streamed from the database."""
+    with scratch.connect() as connection:
+        slot = active_slot(connection, kind)
+        (table,) = projection_tables(slot).of(kind)
+        statement = select(table).order_by(*(table.c[c] for c in STATE_ORDER[kind]))
+        for row in connection.execution_options(yield_per=PAGE).execute(statement):
+            yield dict(row._mapping)
+
+
+def remake_checkpoints(
+    source: Engine,
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    every: int = checkpoints.EVERY,
+) -> int:
+    """Drop every checkpoint and make them again from the log (`replay --rebuild`);
+    how many there are now."""
+    checkpoints.drop_all(source)
+    head = recorder.max_notification_id() or 0
+    if head >= every:
+        with travel(recorder, mapper, head, source=source, every=every):
+            pass
+    return head // every

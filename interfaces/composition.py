@@ -17,7 +17,6 @@ from infrastructure.database import DatabaseUrl, make_engine, make_query_engine
 from infrastructure.eventstore import event_store_env
 from infrastructure.instruments import spec_table
 from infrastructure.metrics import count_recorded
-from infrastructure.migrate import upgrade
 from infrastructure.policies import PolicyThread, StoreLock, store_lock
 from infrastructure.projections import ProjectionGroup
 from infrastructure.readmodels.queries import ReadModels
@@ -79,6 +78,8 @@ def build_system(
     if check:
         check_compatibility(engine, url)
     if migrate:
+        from infrastructure.migrate import upgrade  # alembic: only for commands that migrate
+
         upgrade(settings.database_url)
     app = TradingApplication(
         env=event_store_env(url, cache_size=settings.aggregate_cache_size),

@@ -5,6 +5,11 @@ Importing this package declares all tables on `metadata`; alembic migrations
 """
 
 from infrastructure.readmodels.control import slots_table, tracking_name, tracking_table
+from infrastructure.readmodels.derived import (
+    checkpoints_table,
+    compat_kinds_table,
+    compat_watermark_table,
+)
 from infrastructure.readmodels.tables import (
     PROJECTION_NAMES,
     SLOTS,
@@ -17,6 +22,9 @@ __all__ = [
     "PROJECTION_NAMES",
     "SLOTS",
     "ProjectionTables",
+    "checkpoints_table",
+    "compat_kinds_table",
+    "compat_watermark_table",
     "metadata",
     "projection_tables",
     "slots_table",

@@ -71,7 +71,7 @@ def _aggregate_id(text: str | None) -> UUID | None:
 def _open(db: str | None, config: Path | None) -> System:
     settings = settings_from(db, config)
     configure_logging(settings)
-    return build_system(settings)
+    return build_system(settings, migrate=False)
 
 
 def notifications(
@@ -202,13 +202,18 @@ def history(
     system = _open(db, config)
     try:
         head = system.app.recorder.max_notification_id() or 0
-        records = list(_records(system, notifications(system, 0, (), wanted, head)))
+        records = _records(system, notifications(system, 0, (), wanted, head))
+        if output is Format.json:  # streamed: one line per event as it is read
+            count = 0
+            for index, record in enumerate(records, start=1):
+                typer.echo(json.dumps(record, separators=(",", ":")))
+                count = index
+        else:
+            shown = list(records)
+            count = len(shown)
     finally:
         system.close()
-    if not records:
+    if not count:
         fail(f"aggregate {aggregate_id} has no events")
-    if output is Format.json:
-        for record in records:
-            typer.echo(json.dumps(record, separators=(",", ":")))
-    else:
-        _print_table(records, f"aggregate {aggregate_id}: {len(records)} events")
+    if output is Format.table:
+        _print_table(shown, f"aggregate {aggregate_id}: {count} events")

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import json
+import sys
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from infrastructure.logging import configure_logging
-from infrastructure.projections.rebuild import rebuild
-from infrastructure.replay import sequence_at, state_at
-from infrastructure.transparency.verify import check_log_against_tree
 from interfaces.cli.options import ConfigOption, DbOption, fail, settings_from
-from interfaces.cli.render import account_objects, graphql_object, progress_bars
-from interfaces.composition import build_system
 
 
 class Format(StrEnum):
@@ -82,6 +75,9 @@ def replay(
     if names and not rebuild_:
         fail("projection names go with --rebuild only")
     when = parse_time(until_time) if until_time is not None else None
+    from infrastructure.logging import configure_logging
+    from interfaces.composition import build_system
+
     settings = settings_from(db, config)
     configure_logging(settings)
     system = build_system(settings)
@@ -95,6 +91,11 @@ def replay(
 
 
 def _rebuild(system: Any, names: list[str]) -> None:
+    from infrastructure.projections.rebuild import rebuild
+    from infrastructure.replay import remake_checkpoints
+    from infrastructure.transparency.verify import check_log_against_tree
+    from interfaces.cli.render import progress_bars
+
     with progress_bars() as progress:
         integrity = check_log_against_tree(system.engine, system.url, progress)
     if integrity.failure is not None:
@@ -109,42 +110,70 @@ def _rebuild(system: Any, names: list[str]) -> None:
             reached = rebuild(
                 system.engine, system.app.recorder, system.app.mapper, names, progress=progress
             )
+            made = remake_checkpoints(system.engine, system.app.recorder, system.app.mapper)
     except (ValueError, RuntimeError) as error:
         fail(str(error))
         return
     for name, position in reached.items():
         typer.echo(f"{name}: rebuilt to sequence {position} and swapped in")
+    typer.echo(f"checkpoints: {made} remade")
 
 
 def _time_travel(system: Any, sequence: int | None, when: datetime | None, output: Format) -> None:
+    import orjson
+
+    from infrastructure.replay import STATE_ORDER, account_rows, sequence_at, state_rows, travel
+    from interfaces.cli.render import account_objects, graphql_json, graphql_object, progress_bars
+
     recorder, mapper = system.app.recorder, system.app.mapper
     head = recorder.max_notification_id() or 0
     if when is not None:
-        sequence = sequence_at(recorder, mapper, when)
+        sequence = sequence_at(recorder, mapper, when, source=system.engine)
     assert sequence is not None
     if sequence > head:
         fail(f"sequence {sequence} is beyond the head of the log ({head})")
-    with progress_bars() as progress:
-        state = state_at(recorder, mapper, sequence, progress, system.settings.session_start_utc)
-    document: dict[str, Any] = {"sequence": sequence}
-    for kind, rows in state.items():
-        if kind == "accounts":
-            document[kind] = account_objects(rows)
+    with (
+        progress_bars() as progress,
+        travel(recorder, mapper, sequence, source=system.engine, progress=progress) as scratch,
+    ):
+        render = graphql_json if output is Format.json else graphql_object
+        state: dict[str, Any] = {
+            k: map(partial(render, k), state_rows(scratch, k)) for k in STATE_ORDER if k in COLUMNS
+        }
+        accounts = account_objects(account_rows(scratch, system.settings.session_start_utc))
+        if output is Format.json:
+            state["accounts"] = map(orjson.dumps, accounts)
+            _write_json(sequence, state)
         else:
-            document[kind] = [graphql_object(kind, row) for row in rows]
-    if output is Format.json:
-        typer.echo(json.dumps(document))
-    else:
-        _print_tables(document)
+            _print_tables(sequence, {kind: list(rows) for kind, rows in state.items()})
 
 
-def _print_tables(document: dict[str, Any]) -> None:
+def _write_json(sequence: int, state: dict[str, Any]) -> None:
+    """One JSON document, written as the rows stream (never held whole)."""
+    sys.stdout.flush()
+    out = sys.stdout.buffer
+    out.write(b'{"sequence": %d' % sequence)
+    for kind, objects in state.items():
+        out.write(b', "%s": [' % kind.encode())
+        for i, item in enumerate(objects):
+            if i:
+                out.write(b",")
+            out.write(item)
+        out.write(b"]")
+    out.write(b"}\n")
+    out.flush()
+
+
+def _print_tables(sequence: int, state: dict[str, list[Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
-    console.print(f"State as of sequence {document['sequence']}", style="bold")
+    console.print(f"State as of sequence {sequence}", style="bold")
     for kind, columns in COLUMNS.items():
-        table = Table(title=f"{kind} ({len(document[kind])})", title_justify="left")
+        table = Table(title=f"{kind} ({len(state[kind])})", title_justify="left")
         for column in columns:
             table.add_column(column)
-        for item in document[kind]:
+        for item in state[kind]:
             table.add_row(*("" if item[c] is None else str(item[c]) for c in columns))
         console.print(table)
