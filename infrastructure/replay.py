@@ -127,11 +127,7 @@ def state_at(
     """Positions, orders, signals, monitors and account totals as they were at sequence
     `until` (today's P&L of the session of the accounts' last change then)."""
     with travel(recorder, mapper, until, source=source, progress=progress) as scratch:
-        state = {
-            name: list(state_rows(scratch, name)) for name in STATE_ORDER if name != "accounts"
-        }
-        state["accounts"] = account_rows(scratch, session_start_utc)
-        return state
+        return {name: list(state_rows(scratch, name, session_start_utc)) for name in STATE_ORDER}
 
 
 def account_rows(scratch: Engine, session_start_utc: time = time(0)) -> list[Row]:
@@ -215,8 +211,11 @@ def _catch_up(
         )
 
 
-def state_rows(scratch: Engine, kind: str) -> Iterator[Row]:
+def state_rows(scratch: Engine, kind: str, session_start_utc: time = time(0)) -> Iterator[Row]:
     """The rows of one kind of state in the API's order, streamed from the database."""
+    if kind == "accounts":
+        yield from account_rows(scratch, session_start_utc)
+        return
     with scratch.connect() as connection:
         slot = active_slot(connection, kind)
         (table,) = projection_tables(slot).of(kind)

@@ -41,6 +41,7 @@ class AccountsProjection(Projection):
 
     def __init__(self) -> None:
         self._specs: tuple[str, SpecTable] = ("[]", SpecTable())
+        self._specs_of: RowStore | None = None  # the batch whose specs `_specs` holds
         self._ids: dict[str, UUID] = {}
 
     def specs_configured(
@@ -48,12 +49,17 @@ class AccountsProjection(Projection):
     ) -> None:
         text = json.dumps(e.specs, sort_keys=True)
         store.put("account_specs", SPECS_KEY, {"name": SPECS_KEY, "specs": text, "as_of": sequence})
+        self._specs_of = None
 
     def _spec(self, store: RowStore, instrument: str) -> InstrumentSpec:
-        row = store.get("account_specs", SPECS_KEY)
-        text = "[]" if row is None else row["specs"]
-        if text != self._specs[0]:
-            self._specs = (text, SpecTable.from_rows(json.loads(text)))
+        """The spec in force, read once per batch (`store`): a store without specs
+        would otherwise cost a query at every position that opens."""
+        if store is not self._specs_of:
+            row = store.get("account_specs", SPECS_KEY)
+            text = "[]" if row is None else row["specs"]
+            if text != self._specs[0]:
+                self._specs = (text, SpecTable.from_rows(json.loads(text)))
+            self._specs_of = store
         return self._specs[1].spec_for(instrument)
 
     def opened(self, e: Position.Opened, sequence: int, store: RowStore) -> None:

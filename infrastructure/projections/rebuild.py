@@ -138,10 +138,11 @@ class SharedReader:
         """Every runner's batch in one transaction; if any fails, each on its own,
         where a failing projection stops at its event and the others go on."""
         staged = []
+        decoded = self._decoded(work)
         try:
             with self.engine.begin() as connection:
                 for runner, batch in work:
-                    staged.append((runner, runner.stage(connection, batch, upto)))
+                    staged.append((runner, runner.stage(connection, batch, upto, decoded)))
         except Exception:
             for runner, batch in work:
                 runner.discard()
@@ -149,6 +150,21 @@ class SharedReader:
             return
         for runner, written in staged:
             runner.committed(written, upto, head)
+
+    def _decoded(self, work: list[tuple[ProjectionRunner, list[Notification]]]) -> dict[int, Any]:
+        """Each notification of the page decoded once for every runner that applies it
+        (events are immutable). One that does not decode is left to its runners, so
+        each stops at it as it would alone."""
+        decoded: dict[int, Any] = {}
+        to_domain_event = self.runners[0].mapper.to_domain_event if self.runners else None
+        for _runner, batch in work:
+            for notification in batch:
+                if notification.id not in decoded:
+                    try:
+                        decoded[notification.id] = to_domain_event(notification)  # type: ignore[misc]
+                    except Exception:  # noqa: BLE001 - the runner reports it at its event
+                        decoded[notification.id] = None
+        return decoded
 
     @staticmethod
     def _route(

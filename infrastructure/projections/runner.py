@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -260,13 +260,19 @@ class ProjectionRunner:
         return max(len(notifications), 1)
 
     def stage(
-        self, connection: Connection, notifications: Sequence[Notification], upto: int
+        self,
+        connection: Connection,
+        notifications: Sequence[Notification],
+        upto: int,
+        decoded: Mapping[int, Any] | None = None,
     ) -> list[Written]:
         """Write the batch's rows and move tracking to `upto` in `connection`'s
-        transaction; the caller commits, then calls `committed` (or `discard`)."""
+        transaction; the caller commits, then calls `committed` (or `discard`).
+        `decoded` holds events already decoded by notification id (a shared reader
+        decodes each once for every runner; events are immutable)."""
         if self.cache.valid_at != (self.slot, self.persisted):
             self.cache.clear()
-        written = self._apply(connection, notifications)
+        written = self._apply(connection, notifications, decoded)
         self._advance(connection, upto)
         self.staged = len(notifications)
         return written
@@ -298,7 +304,10 @@ class ProjectionRunner:
             raise
 
     def _apply(
-        self, connection: Connection, notifications: Sequence[Notification]
+        self,
+        connection: Connection,
+        notifications: Sequence[Notification],
+        decoded: Mapping[int, Any] | None = None,
     ) -> list[Written]:
         store = SqlRowStore(
             connection, projection_tables(self.slot), self.projection.tables, self.cache
@@ -306,7 +315,9 @@ class ProjectionRunner:
         for index, notification in enumerate(notifications):
             store.index = index
             try:
-                event = self.mapper.to_domain_event(notification)
+                event = decoded.get(notification.id) if decoded else None
+                if event is None:
+                    event = self.mapper.to_domain_event(notification)
                 self.projection.apply(event, notification.id, store)
             except RowFailed as failed:
                 raise _Failed(failed.index, failed.cause) from failed

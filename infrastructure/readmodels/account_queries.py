@@ -4,6 +4,7 @@ from the bars, and P&L bars (1 minute stored, longer intervals combined here).""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -57,9 +58,51 @@ def combined(bars: Sequence[Row], seconds: int) -> list[Row]:
     return list(merged.values())
 
 
+@dataclass(frozen=True)
+class AccountChanges:
+    """The accounts whose totals or bars were written past `since`, and where to ask
+    from next: (slot, generation, highest `as_of` seen). `complete` when `since` was
+    None or of another slot or generation (a rebuild): every answer is then stale."""
+
+    accounts: frozenset[str]
+    complete: bool
+    mark: tuple[str, int, int]
+
+
 class AccountReads:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def changes(self, since: tuple[str, int, int] | None) -> AccountChanges:
+        """One statement per table: the distinct accounts of the rows past `since`'s
+        `as_of` (no row is read when complete, only the highest `as_of`). A projection
+        commits its events in order, so what these return covers every row up to the
+        highest `as_of` they see."""
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(slots_table.c.active_slot, slots_table.c.generation).where(
+                    slots_table.c.name == "accounts"
+                )
+            ).one_or_none()
+            slot, generation = found if found is not None else ("a", 0)
+            t = projection_tables(slot)
+            complete = since is None or since[:2] != (slot, generation)
+            low = 0 if complete or since is None else since[2]
+            high, changed = low, set()
+            for table in (t.accounts, t.pnl_bars):
+                if complete:
+                    top = connection.execute(select(func.max(table.c.as_of))).scalar()
+                    high = max(high, top or 0)
+                    continue
+                statement = (
+                    select(table.c.account, func.max(table.c.as_of))
+                    .where(table.c.as_of > low)
+                    .group_by(table.c.account)
+                )
+                for account, top in connection.execute(statement):
+                    changed.add(account)
+                    high = max(high, top)
+        return AccountChanges(frozenset(changed), complete, (slot, generation, high))
 
     def _slot(self, connection: Any) -> Any:
         slot = connection.execute(

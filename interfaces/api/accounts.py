@@ -17,6 +17,7 @@ from strawberry.types import Info
 
 from domain.values import check_symbol
 from infrastructure.readmodels.account_queries import session_start
+from interfaces.api.accounts_view import EVERY
 from interfaces.api.auth import CanRead
 from interfaces.api.context import Api
 from interfaces.api.limits import check_after, check_limit, check_min_sequence
@@ -117,13 +118,17 @@ def api_of(info: Info) -> Api:
 def read_accounts(api: Api, account: str | None = None) -> list[Account]:
     since = session_start(datetime.now(UTC), api.settings.session_start_utc)
     return api.accounts_view.answer(
-        ("accounts", account, since), lambda: accounts_of(api.accounts.accounts(since, account))
+        ("accounts", account, since),
+        lambda: accounts_of(api.accounts.accounts(since, account)),
+        EVERY if account is None else account,
     )
 
 
-def read_bars(api: Api, *args: Any) -> list[PnlBar]:
+def read_bars(api: Api, account: str, *args: Any) -> list[PnlBar]:
     return api.accounts_view.answer(
-        ("bars", *args), lambda: [bar(row) for row in api.accounts.bars(*args)]
+        ("bars", account, *args),
+        lambda: [bar(row) for row in api.accounts.bars(account, *args)],
+        account,
     )
 
 

@@ -38,7 +38,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "broker": (
         "interfaces.cli.broker", "app", "The paper broker's book (positions, open orders, fills).",
     ),
-    "audit": ("interfaces.cli.audit", "app", "Audit the event store."),
+    "audit": ("interfaces.cli.audit", "app", "Audit the event store: its transparency log."),
     "events": ("interfaces.cli.events", "app", "Browse and export the event log."),
     "projections": (
         "interfaces.cli.projections", "app", "The projections that build the read models.",

@@ -178,6 +178,59 @@ def test_kept_answers_last_until_the_accounts_read_model_moves(system):
     assert [a.pnl for a in view.answer("k", realized)] == [D("-0.5")] and len(computed) == 2
 
 
+def test_kept_answers_drop_only_for_accounts_whose_rows_changed(system):
+    """A quote of an instrument nobody holds, or another account's fill, moves the read
+    model but leaves an account's answers standing; its own fill, or a quote of what it
+    holds, drops them; a rebuild drops every answer."""
+    from interfaces.api.accounts_view import AccountsView
+
+    app, view, computed = system.app, AccountsView(system.read), []
+    runner = ProjectionRunner(AccountsProjection, system.engine, app.recorder, app.mapper)
+
+    def realized(account):
+        def compute():
+            computed.append(account)
+            return [
+                SimpleNamespace(pnl=row["realized_pnl"], unrealized=row["unrealized_pnl"])
+                for row in totals(system, account).values()
+            ]
+
+        return view.answer(("one", account), compute, account)
+
+    def everyone():
+        computed.append("every")
+        since = datetime.now(UTC) - timedelta(days=1)
+        rows = AccountReads(system.engine).accounts(since)
+        return [SimpleNamespace(pnl=row["realized_pnl"]) for row in rows]
+
+    trade(app, "p1", "AAPL", "BUY", "2", "10.50", "1", account="a1")
+    trade(app, "p2", "MSFT", "BUY", "1", "20", "1", account="a2")
+    runner.catch_up()
+    first, every = realized("a1"), view.answer("all", everyone)
+    assert [a.pnl for a in first] == [D(-1)] and [a.pnl for a in every] == [D(-1), D(-1)]
+    assert computed == ["a1", "every"]
+
+    app.ingest_quotes([QuoteInput("UNHELD", D("5"))])
+    trade(app, "p3", "MSFT", "SELL", "1", "21", "0", account="a2")
+    runner.catch_up()
+    assert realized("a1") is first and len(computed) == 2  # kept: a1's rows did not move
+    assert [a.pnl for a in view.answer("all", everyone)] == [D(-1), D(0)]  # a2 moved
+    assert computed == ["a1", "every", "every"]
+
+    app.ingest_quotes([QuoteInput("AAPL", D("11"))])  # a1 holds AAPL: unrealized moves
+    runner.catch_up()
+    assert [a.unrealized for a in realized("a1")] == [D(1)] and computed[-1] == "a1"
+    kept = realized("a1")
+    trade(app, "p4", "AAPL", "SELL", "2", "11.25", "1", account="a1")
+    runner.catch_up()
+    assert [a.pnl for a in realized("a1")] == [D("-0.5")] and computed[-1] == "a1"
+    assert realized("a1") is not kept
+
+    kept = realized("a1")
+    rebuild(system.engine, app.recorder, app.mapper, ["accounts"])
+    assert realized("a1") is not kept and [a.pnl for a in realized("a1")] == [D("-0.5")]
+
+
 def test_runners_resuming_between_events_book_what_one_runner_books(system):
     """Each event applied by a fresh runner (empty row cache): every working row the
     projection needs next batch must be in its tables, not only in memory."""
