@@ -4,7 +4,8 @@ Leaves are read 2^LEVEL at a time (aligned on leaf indexes), with the events of 
 same sequence window, through the driver's cursor (no SQLAlchemy rows, no
 eventsourcing objects). A batch passes when its events' sequences equal its
 leaves' and every event's leaf hash, computed in one comprehension, equals the
-stored one (two list comparisons). Its perfect subtrees are then hashed level by
+stored one (one list comparison: the hashed bytes hold the event's sequence, so
+equal hashes in order mean equal sequences). Its perfect subtrees are then hashed level by
 level: the root at any head's size inside the batch is the frontier before it plus
 O(log n) of them, and the batch's root joins the frontier, so memory is one batch
 plus log2 n hashes whatever the log's size (RFC 9162 2.1.1; merkle.range_nodes).
@@ -27,6 +28,7 @@ from sqlalchemy import Engine
 from infrastructure.database import DatabaseUrl
 from infrastructure.eventstore import events_table
 from infrastructure.transparency import merkle
+from infrastructure.transparency.tree import last_sequence
 
 if TYPE_CHECKING:
     from infrastructure.transparency.verify import Integrity
@@ -42,7 +44,7 @@ def _statements(url: DatabaseUrl) -> tuple[str, str]:
     else:  # a UUID column: its text without dashes is UUID.hex, as the leaf holds it
         key, originator, mark = "notification_id", "replace(originator_id::text, '-', '')", "%s"
     leaves = (
-        f"SELECT sequence, hash FROM tl_leaves WHERE leaf_index >= {mark} "
+        f"SELECT hash FROM tl_leaves WHERE leaf_index >= {mark} "
         f"AND leaf_index < {mark} ORDER BY leaf_index"
     )
     events = (
@@ -75,7 +77,9 @@ def subtree_levels(hashes: list[bytes]) -> list[list[bytes]]:
     return levels
 
 
-def _root_at(frontier: merkle.Frontier, levels: list[list[bytes]], start: int, end: int) -> bytes:
+def root_inside(
+    frontier: merkle.Frontier, levels: list[list[bytes]], start: int, end: int
+) -> bytes:
     """The root of the first `end` leaves: the frontier of `start` leaves, then the
     batch's perfect subtrees covering [start, end)."""
     inside = [levels[lv][i - (start >> lv)] for lv, i in merkle.range_nodes(start, end)]
@@ -97,11 +101,11 @@ def check_in_batches(
     engine: Engine,
     url: DatabaseUrl,
     progress: Callable[[str, int, int], None] | None = None,
-    level: int = LEVEL,
+    level: int | None = None,
 ) -> tuple[int, int] | None:
     """Check batches until the head's size (None) or one that does not simply match:
     then (its first leaf index, the sequence before it) for `Integrity.resume`."""
-    size, batch = integrity.head.tree_size, 1 << level
+    size, batch = integrity.head.tree_size, 1 << (LEVEL if level is None else level)
     frontier = integrity.frontier
     wanted = sorted(integrity.roots_wanted)
     leaves_sql, events_sql = _statements(url)
@@ -117,29 +121,28 @@ def check_in_batches(
                 leaves = leaf_cursor.fetchall()
                 if len(leaves) != end - start:
                     return start, after
-                sequences = [row[0] for row in leaves]
-                stored = [bytes(row[1]) for row in leaves]
-                event_cursor.execute(events_sql, (after, sequences[-1], end - start + 1))
-                events = event_cursor.fetchall()
-                try:
-                    matches = [row[0] for row in events] == sequences and (
-                        leaf_hashes(events) == stored
-                    )
+                stored = [row[0] for row in leaves]
+                last = last_sequence(integrity.connection, end)
+                event_cursor.execute(events_sql, (after, last, end - start + 1))
+                try:  # the sequence is in the hashed bytes: equal hashes, equal sequences
+                    matches = leaf_hashes(event_cursor.fetchall()) == stored
                 except Exception:  # e.g. state rewritten as text: the rows say why
                     matches = False
                 if not matches:
                     return start, after
                 levels = subtree_levels(stored)
                 for n in [n for n in wanted if start < n <= end]:
-                    root = _root_at(frontier, levels, start, n)
-                    integrity.check_root(n, sequences[n - start - 1], lambda root=root: root)
+                    root = root_inside(frontier, levels, start, n)
+                    if any(expected != root for _, expected in integrity.roots_wanted[n]):
+                        sequence = last_sequence(integrity.connection, n)
+                        integrity.check_root(n, sequence, lambda r=root: r)
                     if integrity.failure is not None:  # as the rows would: checked up to n
                         integrity.checked += n - start
                         return None
                 for lv, index in merkle.range_nodes(start, end):
                     push_subtree(frontier, lv, levels[lv][index - (start >> lv)])
                 integrity.checked += end - start
-                after = sequences[-1]
+                after = last
                 if progress is not None:
                     progress("transparency log", after, integrity.end_sequence)
         finally:
