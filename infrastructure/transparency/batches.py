@@ -33,7 +33,7 @@ from infrastructure.transparency.tree import last_sequence
 if TYPE_CHECKING:
     from infrastructure.transparency.verify import Integrity
 
-LEVEL = 16  # 65,536 leaves a batch
+LEVEL = 13  # 8,192 leaves a batch: +10 MB peak at 1 M events, faster than 65,536 (cache)
 _sha256 = hashlib.sha256
 
 
