@@ -149,10 +149,9 @@ def stored_heads(connection: Connection, upto: int) -> list[StoredHead]:
 
 
 def leaf_pages(
-    connection: Connection, size: int, page: int = 20_000
+    connection: Connection, size: int, page: int = 20_000, start: int = 0
 ) -> Iterator[list[tuple[int, int, bytes]]]:
-    """(leaf index, sequence, hash) of leaves 0..size-1, a page at a time."""
-    start = 0
+    """(leaf index, sequence, hash) of leaves start..size-1, a page at a time."""
     while start < size:
         rows = connection.execute(
             select(leaves.c.leaf_index, leaves.c.sequence, leaves.c.hash)

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine
 
 from infrastructure.database import DatabaseUrl
 from infrastructure.transparency import merkle
+from infrastructure.transparency.batches import check_in_batches
 from infrastructure.transparency.heads import UNSIGNED_NOTE, TreeHead, signature_problem
 from infrastructure.transparency.logread import StoredRow, stored_pages
 from infrastructure.transparency.tree import (
@@ -82,11 +83,17 @@ class Integrity:
             ("the fixed head", self.head.root)
         )
         self.frontier = merkle.Frontier()
-        self._leaves = self._leaf_stream()
-        self._pending: tuple[int, int, bytes] | None = next(self._leaves, None)
+        self._leaves: Iterator[tuple[int, int, bytes]] = iter(())
+        self._pending: tuple[int, int, bytes] | None = None
 
-    def _leaf_stream(self) -> Iterator[tuple[int, int, bytes]]:
-        for page in leaf_pages(self.connection, self.head.tree_size):
+    def resume(self, start: int) -> None:
+        """Check row by row (`feed`) from leaf `start` on, `frontier` holding the
+        tree before it: the batched pass (batches.py) hands over here."""
+        self._leaves = self._leaf_stream(start)
+        self._pending = next(self._leaves, None)
+
+    def _leaf_stream(self, start: int) -> Iterator[tuple[int, int, bytes]]:
+        for page in leaf_pages(self.connection, self.head.tree_size, start=start):
             yield from page
 
     def _fail(self, sequence: int | None, why: str) -> None:
@@ -95,10 +102,15 @@ class Integrity:
 
     def _take_leaf(self, digest: bytes) -> None:
         self.frontier.append(digest)
-        wanted = self.roots_wanted.get(self.frontier.size)
+        sequence = self._pending[1] if self._pending else 0
+        self.check_root(self.frontier.size, sequence, self.frontier.root)
+        self._pending = next(self._leaves, None)
+
+    def check_root(self, size: int, sequence: int, root_of: Callable[[], bytes]) -> None:
+        """The heads of `size` leaves (whose last leaf is `sequence`) against the root."""
+        wanted = self.roots_wanted.get(size)
         if wanted:
-            root = self.frontier.root()
-            sequence = self._pending[1] if self._pending else 0
+            root = root_of()
             for label, expected in wanted:
                 if expected != root:
                     self._fail(
@@ -106,7 +118,6 @@ class Integrity:
                         f"the {label} does not match the tree's leaves: "
                         f"history at or before sequence {sequence} was rewritten",
                     )
-        self._pending = next(self._leaves, None)
 
     def feed(self, page: list[StoredRow]) -> None:
         """Rows of the events table in sequence order (logread.stored_pages)."""
@@ -218,8 +229,15 @@ def run_integrity(
     url: DatabaseUrl,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Integrity:
-    """Feed every event under the integrity's head (read as rows), then finish."""
-    for page in stored_pages(engine, url, 0, integrity.end_sequence):
+    """Check every event under the integrity's head in batches; from the first batch
+    that does not simply match, row by row (which names what differs); then finish."""
+    handed_over = check_in_batches(integrity, engine, url, progress)
+    if handed_over is None:
+        integrity.finish()
+        return integrity
+    start, after = handed_over
+    integrity.resume(start)
+    for page in stored_pages(engine, url, after, integrity.end_sequence):
         integrity.feed(page)
         if integrity.failure is not None:
             break
