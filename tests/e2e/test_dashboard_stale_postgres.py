@@ -14,7 +14,7 @@ import pytest
 
 from tests.e2e.browser import chromium_browser, offline_page, require_dashboard, serve
 from tests.e2e.server import ROOT, Server, free_port
-from tests.e2e.test_multiserver_postgres import PROJECTIONS, start_worker, wait_for_locks
+from tests.e2e.test_multiserver_postgres import LOCKS, start_worker, wait_for_locks
 from tests.integration.conftest import fresh_postgres_database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow]
@@ -37,7 +37,7 @@ def test_stale_banner_appears_while_the_worker_is_stopped_and_clears_after(
     with fresh_postgres_database(postgres_url) as url:
         worker = start_worker(url)
         try:
-            wait_for_locks(url, PROJECTIONS)  # the worker runs every projection
+            wait_for_locks(url, LOCKS)  # the worker runs every projection and policy
             with (
                 serve(tmp_path, free_port(), url, stale_after_seconds="1") as server,
                 chromium_browser() as browser,

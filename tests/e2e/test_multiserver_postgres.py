@@ -28,7 +28,8 @@ from tests.integration.conftest import fresh_postgres_database
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow]
 
 PROJECTIONS = len(ALL_PROJECTIONS)
-LOCKS = PROJECTIONS + 1  # one per projection, and the monitor policy's (ADR 013)
+# One per projection, the monitor policy's (ADR 013) and the tree follower's (ADR 014).
+LOCKS = PROJECTIONS + 2
 PLACE = "mutation($o: OrderInput!) { placeOrder(input: $o) { order { id } sequence } }"
 FILL = "mutation($f: FillInput!) { recordFill(input: $f) { sequence } }"
 POSITION = 'query($s: Int) { position(instrument: "MULTI", minSequence: $s) { quantity asOf } }'
