@@ -164,8 +164,10 @@ class OrderCommands(InstrumentCommands):
 
     def _previous_fill(self, previous: Fill, spec: FillInput) -> FillResult:
         assert spec.commission is not None
+        # The first recording stored its commission rounded to the currency's places.
+        commission = round_money(spec.commission, self.spec_for(previous.instrument).places)
         previous.check_same_terms(
-            spec.order_id, spec.quantity, spec.price, spec.commission, spec.timestamp
+            spec.order_id, spec.quantity, spec.price, commission, spec.timestamp
         )
         order = self.load(Order, previous.order_id)
         position = self.load(Position, previous.position_id)

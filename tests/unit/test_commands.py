@@ -52,6 +52,18 @@ def test_same_client_order_id_with_other_terms_is_a_conflict(app):
     assert error.code == "CONFLICT"
 
 
+def test_replaying_a_fill_whose_commission_was_rounded_is_not_a_conflict(app):
+    """The fill stores its commission rounded to the currency's places (8 without a
+    spec); the identical replay compares against that, not against its own digits."""
+    order = place(app)
+    first = fill(app, order, "f1", "4", "100", "0.000000001")
+    head = app.head_sequence()
+    again = fill(app, order, "f1", "4", "100", "0.000000001")
+    assert not again.appended and again.fill.id == first.fill.id
+    assert app.head_sequence() == head
+    assert refused(app, lambda: fill(app, order, "f1", "4", "100", "0.01")).code == "CONFLICT"
+
+
 def test_fill_updates_order_and_position_in_one_result(app):
     order = place(app)
     result = fill(app, order, "f1", "4", "100", "1")
