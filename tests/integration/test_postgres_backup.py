@@ -41,6 +41,6 @@ def test_a_pg_dump_restored_elsewhere_passes_audit_verify(
         )
         verify = tradestate("audit", "verify", "--db", restored)
         assert verify.returncode == 0, verify.stdout + verify.stderr
-        assert f"{store.head} hashes match" in verify.stdout
+        assert f"{store.head} events match their leaves" in verify.stdout
         with psycopg.connect(libpq_url(restored)) as connection, pytest.raises(psycopg.Error):
             connection.execute(f"UPDATE {POSTGRES_EVENTS_TABLE} SET topic = topic")  # noqa: S608

@@ -84,8 +84,14 @@ def test_rebuilds_and_replays_until_any_sequence_equal_the_live_read_models(
             rebuild(scratch, app.recorder, app.mapper, until=until, page=page)
             assert read_models(scratch) == live[until]
         state = state_at(app.recorder, app.mapper, until)
-        for name in STATE_ORDER:
+        for name in ROW_KINDS:
             assert canonical({name: state[name]}) == live[until][name]
+
+
+# Kinds served as their read model's rows. Accounts are served as totals computed from
+# several tables (today's P&L, ...); tests/integration/test_cli_replay.py and
+# test_accounts.py check those at a past sequence.
+ROW_KINDS = [kind for kind in STATE_ORDER if kind != "accounts"]
 
 
 def cli_json(kind: str, rows: list[dict[str, Any]]) -> list[str]:
@@ -103,7 +109,7 @@ OPENING = [
 @given(st.lists(any_command, max_size=15), st.data())
 def test_the_replay_command_shows_the_live_state_of_any_sequence(store_dir, commands, data):
     with sqlite_system(store_dir, broker=FixedBroker()) as system:
-        heads: dict[int, dict[str, list[str]]] = {0: {kind: [] for kind in STATE_ORDER}}
+        heads: dict[int, dict[str, list[str]]] = {0: {kind: [] for kind in ROW_KINDS}}
         driver = Runner(system.app)
         runners = [
             ProjectionRunner(p, system.engine, system.app.recorder, system.app.mapper)
@@ -116,7 +122,7 @@ def test_the_replay_command_shows_the_live_state_of_any_sequence(store_dir, comm
             with system.engine.connect() as connection:
                 heads[system.app.head_sequence()] = {
                     kind: cli_json(kind, projection_rows(connection, kind)[kind])
-                    for kind in STATE_ORDER
+                    for kind in ROW_KINDS
                 }
         url = system.settings.database_url
         # a sequence whose state the next command changed (0, at least: the opening order)
@@ -129,7 +135,7 @@ def test_the_replay_command_shows_the_live_state_of_any_sequence(store_dir, comm
         assert shown.returncode == 0, shown.stderr
         document = json.loads(shown.stdout)
         assert document["sequence"] == until
-        for kind in STATE_ORDER:
+        for kind in ROW_KINDS:
             assert (
                 sorted(json.dumps(o, sort_keys=True) for o in document[kind]) == heads[until][kind]
             )
