@@ -87,8 +87,9 @@ def test_projections_count_the_events_they_apply(demo: Server) -> None:
     )
     wait_for(
         lambda: (
+            # >=: the previous test's fill may be counted after `before` was read
             value(demo, "tradestate_projection_events_applied_total", projection="trades")
-            == before + 1
+            >= before + 1
         )
     )
 
