@@ -127,7 +127,23 @@ def target(
         ]
         for _ in range(QUOTE_BATCHES):
             server.data(BATCH, {"q": quotes})
+        settle(server)
         yield server
+
+
+def settle(server: Server, timeout: float = 120) -> None:
+    """Wait until the projections and the transparency log have taken in the batches,
+    so the CPU the attacks measure is theirs, not the server's background work."""
+    status = "{ systemStatus { headSequence projections { lag } } auditHead { treeSize } }"
+    deadline = time.monotonic() + timeout
+    while True:
+        found = server.data(status)
+        lags = [p["lag"] for p in found["systemStatus"]["projections"]]
+        tree = (found.get("auditHead") or {}).get("treeSize", 0)
+        if not any(lags) and tree >= found["systemStatus"]["headSequence"]:
+            return
+        assert time.monotonic() < deadline, found
+        time.sleep(0.2)
 
 
 def send(server: Server, document: str, token: str | None) -> tuple[dict[str, Any], float, float]:
