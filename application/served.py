@@ -15,7 +15,7 @@ from eventsourcing.utils import get_topic
 from application.projections import ALL_PROJECTIONS
 
 SERVED_EVENTS: frozenset[type[Any]] = frozenset(
-    event_class for projection in ALL_PROJECTIONS for event_class in projection.handlers
+    event_class for projection in ALL_PROJECTIONS for event_class in projection.events()
 )
 SERVED_TOPICS: tuple[str, ...] = tuple(sorted(get_topic(e) for e in SERVED_EVENTS))
 

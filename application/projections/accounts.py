@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
@@ -31,19 +32,17 @@ SPECS_KEY = "current"
 class AccountsProjection(Projection):
     name = "accounts"
     tables = ("account_specs", "account_positions", "account_holders", "accounts", "pnl_bars")
-    handlers = {
-        InstrumentSpecs.Configured: "specs_configured",
-        Position.Opened: "opened",
-        Position.FillApplied: "filled",
-        Position.Adjusted: "adjusted",
-        Quotes.Ingested: "quoted",
-    }
+
+    @singledispatchmethod
+    def apply(self, event: object, sequence: int, store: RowStore) -> None:
+        """Other events change no account."""
 
     def __init__(self) -> None:
         self._specs: tuple[str, SpecTable] = ("[]", SpecTable())
         self._specs_of: RowStore | None = None  # the batch whose specs `_specs` holds
         self._ids: dict[str, UUID] = {}
 
+    @apply.register
     def specs_configured(
         self, e: InstrumentSpecs.Configured, sequence: int, store: RowStore
     ) -> None:
@@ -62,6 +61,7 @@ class AccountsProjection(Projection):
             self._specs_of = store
         return self._specs[1].spec_for(instrument)
 
+    @apply.register
     def opened(self, e: Position.Opened, sequence: int, store: RowStore) -> None:
         row = {
             "id": e.originator_id,
@@ -87,9 +87,11 @@ class AccountsProjection(Projection):
             "multiplier": spec.multiplier,
         }
 
+    @apply.register
     def filled(self, e: Position.FillApplied, sequence: int, store: RowStore) -> None:
         self._moved(e, sequence, store, e.realized_delta, e.commission)
 
+    @apply.register
     def adjusted(self, e: Position.Adjusted, sequence: int, store: RowStore) -> None:
         self._moved(e, sequence, store, ZERO, ZERO)
 
@@ -127,6 +129,7 @@ class AccountsProjection(Projection):
         (ids.add if held else ids.discard)(str(position["id"]))
         holders["positions"] = " ".join(sorted(ids))
 
+    @apply.register
     def quoted(self, e: Quotes.Ingested, sequence: int, store: RowStore) -> None:
         rows = _Rows(store)
         when, bar_start = e.timestamp, minute_of(e.timestamp)

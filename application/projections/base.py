@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Hashable
+from functools import singledispatchmethod
 from typing import Any, ClassVar, Protocol
 
 from eventsourcing.utils import get_topic
@@ -26,24 +28,36 @@ class RowStore(Protocol):
 
 
 class Projection:
-    """Matches on event types and writes rows; ignores the rest.
+    """Dispatches on event types and writes rows; ignores the rest.
 
-    `handlers` maps event classes to method names; their topics become the
-    runner's filter, so a projection never reads events it ignores.
+    Each projection declares, once:
+    - `tables`: the read-model tables it writes, parents first. Infrastructure
+      takes them from here: the SQL tables of slots a and b, the rebuild's slot
+      machinery, the change watcher that follows them across processes.
+    - `apply`: a `functools.singledispatchmethod` with one method registered per
+      event type it handles (`@apply.register`, the type from the annotation).
+      The registered types are `events()`, whose topics are the runner's filter,
+      so a projection never reads events it ignores.
     """
 
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
-    handlers: ClassVar[dict[type[Any], str]] = {}
+
+    @singledispatchmethod
+    def apply(self, event: object, sequence: int, store: RowStore) -> None:
+        """An event no method is registered for changes nothing."""
+
+    @classmethod
+    def events(cls) -> tuple[type[Any], ...]:
+        """The event types `apply` has a method for."""
+        apply = inspect.getattr_static(cls, "apply")
+        if not isinstance(apply, singledispatchmethod) or apply is Projection.__dict__["apply"]:
+            raise TypeError(f"{cls.__name__} must define its own singledispatchmethod `apply`")
+        return tuple(t for t in apply.dispatcher.registry if t is not object)
 
     @classmethod
     def topics(cls) -> tuple[str, ...]:
-        return tuple(get_topic(event_class) for event_class in cls.handlers)
-
-    def apply(self, event: Any, sequence: int, store: RowStore) -> None:
-        handler = self.handlers.get(type(event))
-        if handler is not None:
-            getattr(self, handler)(event, sequence, store)
+        return tuple(get_topic(event_class) for event_class in cls.events())
 
 
 def update(store: RowStore, table: str, key: Hashable, sequence: int, **changes: Any) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import singledispatchmethod
+
 from application.projections.base import Projection, RowStore, update
 from domain.monitors import Monitor
 
@@ -7,13 +9,12 @@ from domain.monitors import Monitor
 class MonitorsProjection(Projection):
     name = "monitors"
     tables = ("monitors",)
-    handlers = {
-        Monitor.Armed: "armed",
-        Monitor.WaterMarkMoved: "mark_moved",
-        Monitor.Triggered: "triggered",
-        Monitor.Disarmed: "disarmed",
-    }
 
+    @singledispatchmethod
+    def apply(self, event: object, sequence: int, store: RowStore) -> None:
+        """Other events change no monitor."""
+
+    @apply.register
     def armed(self, e: Monitor.Armed, sequence: int, store: RowStore) -> None:
         store.put(
             "monitors",
@@ -36,6 +37,7 @@ class MonitorsProjection(Projection):
             },
         )
 
+    @apply.register
     def mark_moved(self, e: Monitor.WaterMarkMoved, sequence: int, store: RowStore) -> None:
         update(
             store,
@@ -46,6 +48,7 @@ class MonitorsProjection(Projection):
             updated_at=e.timestamp,
         )
 
+    @apply.register
     def triggered(self, e: Monitor.Triggered, sequence: int, store: RowStore) -> None:
         update(
             store,
@@ -59,6 +62,7 @@ class MonitorsProjection(Projection):
             updated_at=e.timestamp,
         )
 
+    @apply.register
     def disarmed(self, e: Monitor.Disarmed, sequence: int, store: RowStore) -> None:
         update(
             store,

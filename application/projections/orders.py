@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import singledispatchmethod
+
 from application.projections.base import Projection, RowStore, update
 from domain.orders import Order
 
@@ -7,13 +9,12 @@ from domain.orders import Order
 class OrdersProjection(Projection):
     name = "orders"
     tables = ("orders",)
-    handlers = {
-        Order.Placed: "placed",
-        Order.Filled: "filled",
-        Order.Cancelled: "cancelled",
-        Order.Rejected: "rejected",
-    }
 
+    @singledispatchmethod
+    def apply(self, event: object, sequence: int, store: RowStore) -> None:
+        """Other events change no order."""
+
+    @apply.register
     def placed(self, e: Order.Placed, sequence: int, store: RowStore) -> None:
         store.put(
             "orders",
@@ -38,6 +39,7 @@ class OrdersProjection(Projection):
             },
         )
 
+    @apply.register
     def filled(self, e: Order.Filled, sequence: int, store: RowStore) -> None:
         update(
             store,
@@ -50,11 +52,13 @@ class OrdersProjection(Projection):
             updated_at=e.timestamp,
         )
 
+    @apply.register
     def cancelled(self, e: Order.Cancelled, sequence: int, store: RowStore) -> None:
         update(
             store, "orders", e.originator_id, sequence, status="CANCELLED", updated_at=e.timestamp
         )
 
+    @apply.register
     def rejected(self, e: Order.Rejected, sequence: int, store: RowStore) -> None:
         update(
             store,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from functools import singledispatchmethod
 from typing import Any
 
 from application.projections.base import Projection, RowStore, update
@@ -13,12 +14,12 @@ def _status(quantity: Any) -> str:
 class PositionsProjection(Projection):
     name = "positions"
     tables = ("positions",)
-    handlers = {
-        Position.Opened: "opened",
-        Position.FillApplied: "changed",
-        Position.Adjusted: "changed",
-    }
 
+    @singledispatchmethod
+    def apply(self, event: object, sequence: int, store: RowStore) -> None:
+        """Other events change no position."""
+
+    @apply.register
     def opened(self, e: Position.Opened, sequence: int, store: RowStore) -> None:
         store.put(
             "positions",
@@ -38,7 +39,10 @@ class PositionsProjection(Projection):
             },
         )
 
-    def changed(self, e: Any, sequence: int, store: RowStore) -> None:
+    @apply.register
+    def changed(
+        self, e: Position.FillApplied | Position.Adjusted, sequence: int, store: RowStore
+    ) -> None:
         row = store.get("positions", e.originator_id)
         assert row is not None
         quantity = e.quantity_after

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import singledispatchmethod
+
 from application.projections.base import Projection, Row, RowStore
 from domain.quotes import Quote, Quotes
 from domain.quotes import Row as QuoteRow
@@ -26,8 +28,12 @@ class QuotesProjection(Projection):
 
     name = "quotes"
     tables = ("quotes",)
-    handlers = {Quotes.Ingested: "ingested"}
 
+    @singledispatchmethod
+    def apply(self, event: object, sequence: int, store: RowStore) -> None:
+        """Other events change no quote."""
+
+    @apply.register
     def ingested(self, e: Quotes.Ingested, sequence: int, store: RowStore) -> None:
         for row in e.quotes:
             store.put_deferred("quotes", row[0], _quote_row, row, sequence)

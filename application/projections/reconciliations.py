@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import singledispatchmethod
+
 from application.projections.base import Projection, RowStore, update
 from domain.reconciliation import Reconciliation
 
@@ -7,12 +9,12 @@ from domain.reconciliation import Reconciliation
 class ReconciliationsProjection(Projection):
     name = "reconciliations"
     tables = ("reconciliations", "mismatches")
-    handlers = {
-        Reconciliation.Started: "started",
-        Reconciliation.MismatchDetected: "mismatch",
-        Reconciliation.Completed: "completed",
-    }
 
+    @singledispatchmethod
+    def apply(self, event: object, sequence: int, store: RowStore) -> None:
+        """Other events change no reconciliation."""
+
+    @apply.register
     def started(self, e: Reconciliation.Started, sequence: int, store: RowStore) -> None:
         store.put(
             "reconciliations",
@@ -27,6 +29,7 @@ class ReconciliationsProjection(Projection):
             },
         )
 
+    @apply.register
     def mismatch(self, e: Reconciliation.MismatchDetected, sequence: int, store: RowStore) -> None:
         key = (e.originator_id, e.account, e.instrument)
         store.put(
@@ -44,6 +47,7 @@ class ReconciliationsProjection(Projection):
         )
         update(store, "reconciliations", e.originator_id, sequence)
 
+    @apply.register
     def completed(self, e: Reconciliation.Completed, sequence: int, store: RowStore) -> None:
         update(
             store,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from functools import singledispatchmethod
 from typing import Any
 
 from application.projections.base import Projection, RowStore, update
@@ -9,19 +10,16 @@ from domain.signals import Signal
 class SignalsProjection(Projection):
     name = "signals"
     tables = ("signals",)
-    handlers = {
-        Signal.Generated: "generated",
-        Signal.Accepted: "accepted",
-        Signal.Rejected: "rejected",
-        Signal.Cancelled: "cancelled",
-        Signal.Expired: "status_only",
-        Signal.Executed: "status_only",
-    }
     _status = {
         Signal.Expired: "EXPIRED",
         Signal.Executed: "EXECUTED",
     }
 
+    @singledispatchmethod
+    def apply(self, event: object, sequence: int, store: RowStore) -> None:
+        """Other events change no signal."""
+
+    @apply.register
     def generated(self, e: Signal.Generated, sequence: int, store: RowStore) -> None:
         store.put(
             "signals",
@@ -43,6 +41,7 @@ class SignalsProjection(Projection):
             },
         )
 
+    @apply.register
     def accepted(self, e: Signal.Accepted, sequence: int, store: RowStore) -> None:
         update(
             store,
@@ -55,6 +54,7 @@ class SignalsProjection(Projection):
             updated_at=e.timestamp,
         )
 
+    @apply.register
     def rejected(self, e: Signal.Rejected, sequence: int, store: RowStore) -> None:
         update(
             store,
@@ -66,12 +66,16 @@ class SignalsProjection(Projection):
             updated_at=e.timestamp,
         )
 
+    @apply.register
     def cancelled(self, e: Signal.Cancelled, sequence: int, store: RowStore) -> None:
         changes: dict[str, Any] = {"status": "CANCELLED", "updated_at": e.timestamp}
         if e.reason:
             changes["reason"] = e.reason
         update(store, "signals", e.originator_id, sequence, **changes)
 
-    def status_only(self, e: Any, sequence: int, store: RowStore) -> None:
+    @apply.register
+    def status_only(
+        self, e: Signal.Expired | Signal.Executed, sequence: int, store: RowStore
+    ) -> None:
         status = self._status[type(e)]
         update(store, "signals", e.originator_id, sequence, status=status, updated_at=e.timestamp)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import singledispatchmethod
+
 from application.projections.base import Projection, RowStore
 from domain.fills import Fill
 
@@ -9,8 +11,12 @@ class TradesProjection(Projection):
 
     name = "trades"
     tables = ("trades",)
-    handlers = {Fill.Recorded: "recorded"}
 
+    @singledispatchmethod
+    def apply(self, event: object, sequence: int, store: RowStore) -> None:
+        """Other events record no trade."""
+
+    @apply.register
     def recorded(self, e: Fill.Recorded, sequence: int, store: RowStore) -> None:
         store.put(
             "trades",

@@ -312,13 +312,14 @@ class ProjectionRunner:
         store = SqlRowStore(
             connection, projection_tables(self.slot), self.projection.tables, self.cache
         )
+        apply = self.projection.apply  # bound once: a singledispatchmethod binds per access
         for index, notification in enumerate(notifications):
             store.index = index
             try:
                 event = decoded.get(notification.id) if decoded else None
                 if event is None:
                     event = self.mapper.to_domain_event(notification)
-                self.projection.apply(event, notification.id, store)
+                apply(event, notification.id, store)
             except RowFailed as failed:
                 raise _Failed(failed.index, failed.cause) from failed
             except Exception as error:
