@@ -20,7 +20,7 @@ from infrastructure.projections.waiting import SharedProgress
 from infrastructure.projections.watch import ChangeWatcher
 from infrastructure.readmodels.control import slots_table
 from infrastructure.readmodels.queries import ReadModels
-from infrastructure.readmodels.tables import projection_tables
+from infrastructure.readmodels.tables import FOLLOWABLE
 
 
 @dataclass(frozen=True)
@@ -82,11 +82,9 @@ class ProjectionGroup:
         # commits (the transparency log's follower).
         self.companions = list(companions)
         self.poll = poll
-        # Tables whose rows carry `as_of`, per projection: what a watcher can follow.
-        self._watchable = {
-            p.name: [t for t in p.tables if "as_of" in getattr(projection_tables("a"), t).c]
-            for p in projections
-        }
+        # Every table of each read model the watcher can follow (all its tables carry
+        # `as_of`); the API refuses to subscribe to any other (Api.live_changes).
+        self._watchable = {p.name: p.tables for p in projections if p.name in FOLLOWABLE}
         self.watcher: ChangeWatcher | None = None
         self.running = False
         self._stopped = threading.Event()

@@ -3,18 +3,20 @@
 position's mark and currency, the positions holding an instrument, the specs
 in force). `currency` is "" where no spec names one (the API serves null).
 
-Each function declares one slot's table on `metadata`; `tables.py` calls it
-once per slot.
+Each function declares one slot's table on `metadata` (`@slotted`: the builder of
+the table of that name); `tables.py` calls it once per slot for the projection
+that declares the table.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Column, Integer, PrimaryKeyConstraint, Table, Text
 
-from infrastructure.readmodels.metadata import as_of_column, metadata
+from infrastructure.readmodels.metadata import as_of_column, metadata, slotted
 from infrastructure.sqltypes import DecimalType, UtcDateTime, UuidType
 
 
+@slotted
 def account_specs_table(slot: str) -> Table:
     return Table(
         f"rm_account_specs_{slot}",
@@ -25,6 +27,7 @@ def account_specs_table(slot: str) -> Table:
     )
 
 
+@slotted
 def account_positions_table(slot: str) -> Table:
     return Table(
         f"rm_account_positions_{slot}",
@@ -45,6 +48,7 @@ def account_positions_table(slot: str) -> Table:
     )
 
 
+@slotted
 def account_holders_table(slot: str) -> Table:
     return Table(
         f"rm_account_holders_{slot}",
@@ -56,6 +60,7 @@ def account_holders_table(slot: str) -> Table:
     )
 
 
+@slotted
 def accounts_table(slot: str) -> Table:
     return Table(
         f"rm_accounts_{slot}",
@@ -75,6 +80,7 @@ def accounts_table(slot: str) -> Table:
     )
 
 
+@slotted
 def pnl_bars_table(slot: str) -> Table:
     return Table(
         f"rm_pnl_bars_{slot}",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, MetaData
+from collections.abc import Callable
+
+from sqlalchemy import BigInteger, Column, MetaData, Table
 
 # Index and constraint names are unique per database on PostgreSQL, so they
 # carry the (slotted) table name.
@@ -15,6 +17,21 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+
+#: Read-model table builders by table name (`positions` builds `rm_positions_{slot}`).
+#: Which projection writes which tables is declared once, by the projection
+#: (`application.projections`, its `tables`); `tables.py` builds them per slot.
+TABLE_BUILDERS: dict[str, Callable[[str], Table]] = {}
+
+
+def slotted(build: Callable[[str], Table]) -> Callable[[str], Table]:
+    """Register `<name>_table(slot)` as the builder of the read-model table `name`."""
+    name = build.__name__.removesuffix("_table")
+    if name in TABLE_BUILDERS:
+        raise ValueError(f"read-model table {name!r} is declared twice")
+    TABLE_BUILDERS[name] = build
+    return build
 
 
 def as_of_column() -> Column[int]:

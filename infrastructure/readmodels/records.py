@@ -1,7 +1,8 @@
 """Tables of the record-keeping projections: quotes, reconciliations.
 
-Each function declares one slot's table on `metadata`; `tables.py` calls it
-once per slot.
+Each function declares one slot's table on `metadata` (`@slotted`: the builder of
+the table of that name); `tables.py` calls it once per slot for the projection
+that declares the table.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from sqlalchemy import (
     Text,
 )
 
-from infrastructure.readmodels.metadata import as_of_column, metadata
+from infrastructure.readmodels.metadata import as_of_column, metadata, slotted
 from infrastructure.sqltypes import DecimalType, UtcDateTime, UuidType
 
 
+@slotted
 def quotes_table(slot: str) -> Table:
     return Table(
         f"rm_quotes_{slot}",
@@ -33,6 +35,7 @@ def quotes_table(slot: str) -> Table:
     )
 
 
+@slotted
 def reconciliations_table(slot: str) -> Table:
     return Table(
         f"rm_reconciliations_{slot}",
@@ -46,6 +49,7 @@ def reconciliations_table(slot: str) -> Table:
     )
 
 
+@slotted
 def mismatches_table(slot: str) -> Table:
     return Table(
         f"rm_mismatches_{slot}",

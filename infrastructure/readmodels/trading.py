@@ -1,17 +1,19 @@
 """Tables of the trading projections: positions, signals, orders, trades, monitors.
 
-Each function declares one slot's table on `metadata`; `tables.py` calls it
-once per slot.
+Each function declares one slot's table on `metadata` (`@slotted`: the builder of
+the table of that name); `tables.py` calls it once per slot for the projection
+that declares the table.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Table, Text, UniqueConstraint
 
-from infrastructure.readmodels.metadata import as_of_column, metadata
+from infrastructure.readmodels.metadata import as_of_column, metadata, slotted
 from infrastructure.sqltypes import DecimalType, UtcDateTime, UuidType
 
 
+@slotted
 def positions_table(slot: str) -> Table:
     return Table(
         f"rm_positions_{slot}",
@@ -32,6 +34,7 @@ def positions_table(slot: str) -> Table:
     )
 
 
+@slotted
 def signals_table(slot: str) -> Table:
     return Table(
         f"rm_signals_{slot}",
@@ -52,6 +55,7 @@ def signals_table(slot: str) -> Table:
     )
 
 
+@slotted
 def orders_table(slot: str) -> Table:
     return Table(
         f"rm_orders_{slot}",
@@ -75,6 +79,7 @@ def orders_table(slot: str) -> Table:
     )
 
 
+@slotted
 def trades_table(slot: str) -> Table:
     return Table(
         f"rm_trades_{slot}",
@@ -94,6 +99,7 @@ def trades_table(slot: str) -> Table:
     )
 
 
+@slotted
 def monitors_table(slot: str) -> Table:
     return Table(
         f"rm_monitors_{slot}",

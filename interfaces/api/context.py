@@ -11,7 +11,7 @@ hold only their lane's threads while every other kind of request goes on.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -28,6 +28,7 @@ from infrastructure.metrics import (
 )
 from infrastructure.readmodels.account_queries import AccountReads
 from infrastructure.readmodels.queries import ReadModels
+from infrastructure.readmodels.tables import FOLLOWABLE
 from infrastructure.settings import Settings
 from interfaces.api.accounts_view import AccountsView
 from interfaces.api.auth import Auth
@@ -96,6 +97,28 @@ class Api:
     def _watched(self, projection: str) -> bool:
         # Quotes always: their prices price positions in answers and subscriptions.
         return projection == "quotes" or self.changes.wanted(projection)
+
+    def live_changes(
+        self,
+        projection: str,
+        *,
+        key: Callable[[Any], Hashable],
+        accept: Callable[[Any], bool],
+        throttle_seconds: float = 0.0,
+    ) -> AsyncIterator[Any]:
+        """The live changes of `projection` (`ChangeHub.changes`), the way every
+        subscription to a read model opens. Refused (UNAVAILABLE) for a read model the
+        change watcher cannot follow (a table without `as_of`): its rows committed by
+        another process's runner would never reach the subscriber."""
+        if projection not in FOLLOWABLE:
+            raise ApiError(
+                f"{projection} cannot be subscribed to: its changes cannot be followed "
+                "across processes (a table without asOf)",
+                "UNAVAILABLE",
+            )
+        return self.changes.changes(
+            projection, key=key, accept=accept, throttle_seconds=throttle_seconds
+        )
 
     def _on_change(self, change: Any) -> None:
         if change.projection == "quotes":

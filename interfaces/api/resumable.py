@@ -62,7 +62,7 @@ async def registered(
     api: Api, projection: str, key: Callable[[Any], Hashable], accept: Callable[[Any], bool]
 ) -> AsyncIterator[AsyncIterator[Any]]:
     """The live changes of `projection`, with the buffer registered on entry."""
-    live = api.changes.changes(projection, key=key, accept=accept).__aiter__()
+    live = api.live_changes(projection, key=key, accept=accept).__aiter__()
     first = asyncio.ensure_future(live.__anext__())
     await asyncio.sleep(0)  # the buffer is registered before anything is read
     try:

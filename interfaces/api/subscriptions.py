@@ -192,7 +192,7 @@ class Subscription(AccountSubscription):
         check_range(throttle_ms, "throttleMs", 0, MAX_THROTTLE_MS)
         names = set(instruments or ())
         async for change in guarded(
-            api.changes.changes(
+            api.live_changes(
                 "quotes",
                 key=lambda c: c.row["instrument"],
                 accept=lambda c: not names or c.row["instrument"] in names,
@@ -205,7 +205,7 @@ class Subscription(AccountSubscription):
     async def reconciliations(self, info: Info) -> AsyncGenerator[types.Reconciliation, None]:
         api = api_of(info)
         async for change in guarded(
-            api.changes.changes(
+            api.live_changes(
                 "reconciliations",
                 key=lambda c: c.row.get("reconciliation_id") or c.row.get("id"),
                 accept=lambda c: True,
