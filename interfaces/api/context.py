@@ -11,7 +11,7 @@ hold only their lane's threads while every other kind of request goes on.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -98,15 +98,8 @@ class Api:
         # Quotes always: their prices price positions in answers and subscriptions.
         return projection == "quotes" or self.changes.wanted(projection)
 
-    def live_changes(
-        self,
-        projection: str,
-        *,
-        key: Callable[[Any], Hashable],
-        accept: Callable[[Any], bool],
-        throttle_seconds: float = 0.0,
-    ) -> AsyncIterator[Any]:
-        """The live changes of `projection` (`ChangeHub.changes`), the way every
+    def live_changes(self, projection: str, **options: Any) -> AsyncIterator[Any]:
+        """The live changes of `projection` (`ChangeHub.changes` with `options`), the way every
         subscription to a read model opens. Refused (UNAVAILABLE) for a read model the
         change watcher cannot follow (a table without `as_of`): its rows committed by
         another process's runner would never reach the subscriber."""
@@ -116,9 +109,7 @@ class Api:
                 "across processes (a table without asOf)",
                 "UNAVAILABLE",
             )
-        return self.changes.changes(
-            projection, key=key, accept=accept, throttle_seconds=throttle_seconds
-        )
+        return self.changes.changes(projection, **options)
 
     def _on_change(self, change: Any) -> None:
         if change.projection == "quotes":
