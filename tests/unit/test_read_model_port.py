@@ -47,3 +47,30 @@ def test_interfaces_import_no_read_model_implementation_outside_the_composition_
         if path.name != "composition.py" and pattern.search(path.read_text())
     ]
     assert offenders == []
+
+
+def test_tracked_at_reads_the_active_slots_tracking():
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from infrastructure.readmodels.control import slots_table, tracking_table
+    from infrastructure.readmodels.metadata import metadata
+
+    engine = create_engine("sqlite://")
+    metadata.create_all(engine, tables=[slots_table, tracking_table])
+    read = ReadModels(engine)
+    assert read.tracked_at("positions") is None
+    moved = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(slots_table).values(name="positions", active_slot="b", generation=1)
+        )
+        for slot, when in (("a", datetime(2026, 1, 1, tzinfo=UTC)), ("b", moved)):
+            connection.execute(
+                insert(tracking_table).values(
+                    name=f"positions:{slot}", notification_id=1, updated_at=when
+                )
+            )
+    assert read.tracked_at("positions") == moved
+    read.ping()
