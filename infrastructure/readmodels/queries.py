@@ -38,7 +38,7 @@ class ReadModels:
             slot = connection.execute(
                 select(slots_table.c.active_slot).where(slots_table.c.name == projection)
             ).scalar_one_or_none()
-            return connection.execute(  # type: ignore[no-any-return]
+            return connection.execute(
                 select(tracking_table.c.updated_at).where(
                     tracking_table.c.name == tracking_name(projection, slot or "a")
                 )
@@ -232,7 +232,7 @@ class ReadModels:
 
 
 def _named(name: str) -> Callable[[ProjectionTables], Table]:
-    return lambda tables: getattr(tables, name)  # type: ignore[no-any-return]
+    return lambda tables: getattr(tables, name)
 
 
 def _filter(statement: Any, table: Table, **criteria: object) -> Any:
