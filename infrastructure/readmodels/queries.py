@@ -19,6 +19,7 @@ from infrastructure.readmodels.account_queries import AccountReads
 from infrastructure.readmodels.control import slots_table, tracking_name, tracking_table
 from infrastructure.readmodels.tables import ProjectionTables, projection_tables
 
+# The port's records, still imported from here by projections/watch.py.
 __all__ = ["Changes", "Mark", "ReadModels", "Row"]
 
 
