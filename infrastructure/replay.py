@@ -19,13 +19,14 @@ from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from sqlalchemy import Connection, Engine, func, insert, select
 
+from domain.valuation import session_start
 from infrastructure import checkpoints
 from infrastructure.database import DatabaseUrl, make_engine
 from infrastructure.projections.rebuild import BY_NAME, Progress, SharedReader
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.projections.tracking import active_slot, reset
 from infrastructure.readmodels import PROJECTION_NAMES, metadata, projection_tables, slots_table
-from infrastructure.readmodels.account_queries import AccountReads, session_start
+from infrastructure.readmodels.account_queries import AccountReads
 
 Row = dict[str, Any]
 PAGE = 5000

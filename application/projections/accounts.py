@@ -20,11 +20,12 @@ from typing import Any
 from uuid import UUID
 
 from application.projections.base import Projection, Row, RowStore
-from application.projections.valuation import NOTHING, Value, minute_of, moved_bar, value
+from application.projections.valuation import minute_of, moved_bar
 from domain.instruments import InstrumentSpec, InstrumentSpecs, SpecTable
 from domain.money import CONTEXT, ZERO
 from domain.positions import Position
 from domain.quotes import Quotes
+from domain.valuation import NOTHING, Value, total_pnl, value
 
 SPECS_KEY = "current"
 
@@ -252,4 +253,4 @@ def _shift(total: Decimal, was: Decimal, now: Decimal) -> Decimal:
 
 
 def _total(account: Row) -> Decimal:
-    return CONTEXT.add(account["realized_pnl"], account["unrealized_pnl"])
+    return total_pnl(account["realized_pnl"], account["unrealized_pnl"])

@@ -1,46 +1,13 @@
-"""Pure arithmetic of the accounts projection: a position's value at a mark, and
-one P&L bar moved by a new total. Money is rounded as the broker books it."""
+"""Pure arithmetic of the accounts projection: one P&L bar moved by a new total.
+(A position's value at a mark is the domain's: `domain.valuation.value`.)"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
-
-from domain.money import CONTEXT, ZERO, round_money
+from typing import Any
 
 Row = dict[str, Any]
-
-
-class Value(NamedTuple):
-    unrealized: Decimal
-    gross: Decimal
-    net: Decimal
-
-
-NOTHING = Value(ZERO, ZERO, ZERO)
-
-
-def value(
-    quantity: Decimal,
-    average: Decimal | None,
-    mark: Decimal | None,
-    multiplier: Decimal,
-    places: int,
-) -> Value:
-    """Unrealized P&L at `mark` and the exposure at `mark` (at the average price
-    until the instrument has a quote), each rounded to the currency's places."""
-    if quantity == 0:
-        return NOTHING
-    price = mark if mark is not None else average
-    if price is None:  # a quantity set by reconciliation, never priced
-        return NOTHING
-    net = CONTEXT.multiply(CONTEXT.multiply(quantity, price), multiplier)
-    unrealized = ZERO
-    if mark is not None and average is not None:
-        moved = CONTEXT.multiply(CONTEXT.subtract(mark, average), quantity)
-        unrealized = round_money(CONTEXT.multiply(moved, multiplier), places)
-    return Value(unrealized, round_money(CONTEXT.abs(net), places), round_money(net, places))
 
 
 def minute_of(when: datetime) -> datetime:

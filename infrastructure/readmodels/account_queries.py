@@ -4,38 +4,31 @@ from the bars, and P&L bars (1 minute stored, longer intervals combined here).""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, select, type_coerce
 from sqlalchemy.types import NullType
 
-from domain.money import CONTEXT, ZERO, tidy
+from application.read_models import AccountChanges
+from domain.money import tidy
+from domain.valuation import today_pnl, total_pnl
 from infrastructure.readmodels.control import slots_table
 from infrastructure.readmodels.tables import projection_tables
 
 Row = dict[str, Any]
 
 
-def session_start(now: datetime, start: time) -> datetime:
-    """The start of the trading session `now` lies in, sessions starting at `start` UTC."""
-    now = now.astimezone(UTC)
-    begins = datetime.combine(now.date(), start, tzinfo=UTC)
-    return begins if begins <= now else begins - timedelta(days=1)
-
-
 def with_totals(row: Row) -> Row:
     """An accounts row with `total_pnl` and `today_pnl` (from its `session_open`), and
     `currency` None where no spec named one."""
-    total = CONTEXT.add(row["realized_pnl"], row["unrealized_pnl"])
-    opening = row.get("session_open")
+    total = total_pnl(row["realized_pnl"], row["unrealized_pnl"])
     return {
         **row,
         "currency": row["currency"] or None,
         "total_pnl": tidy(total),
-        "today_pnl": tidy(CONTEXT.subtract(total, ZERO if opening is None else opening)),
+        "today_pnl": today_pnl(total, row.get("session_open")),
     }
 
 
@@ -58,18 +51,9 @@ def combined(bars: Sequence[Row], seconds: int) -> list[Row]:
     return list(merged.values())
 
 
-@dataclass(frozen=True)
-class AccountChanges:
-    """The accounts whose totals or bars were written past `since`, and where to ask
-    from next: (slot, generation, highest `as_of` seen). `complete` when `since` was
-    None or of another slot or generation (a rebuild): every answer is then stale."""
-
-    accounts: frozenset[str]
-    complete: bool
-    mark: tuple[str, int, int]
-
-
 class AccountReads:
+    """The accounts read model (`application.read_models.AccountQueries`)."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 

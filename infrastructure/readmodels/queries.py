@@ -1,4 +1,5 @@
-"""Reads of the read models (the active blue/green slot), for the API and the CLI.
+"""Reads of the read models (the active blue/green slot), for the API and the CLI:
+the implementation of the application's read-model port (`application.read_models`).
 
 Rows come back as dicts keyed by column name (snake_case); decimals are
 Decimal, datetimes are aware, ids are UUID. Nothing here replays events.
@@ -7,43 +8,42 @@ Decimal, datetimes are aware, ids are UUID. Nothing here replays events.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, Table, select, tuple_
+from sqlalchemy import Connection, Engine, Table, select, text, tuple_
 
-from infrastructure.readmodels.control import slots_table, tracking_table
+from application.read_models import Changes, Mark, Row
+from infrastructure.readmodels.account_queries import AccountReads
+from infrastructure.readmodels.control import slots_table, tracking_name, tracking_table
 from infrastructure.readmodels.tables import ProjectionTables, projection_tables
 
-Row = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Mark:
-    """How far a reader of one table has read: the slot and generation it read and the
-    highest `as_of` it saw there."""
-
-    slot: str
-    generation: int
-    as_of: int
-
-
-@dataclass(frozen=True)
-class Changes:
-    """Rows of one table written since a `Mark` (all rows when `complete`), and the
-    mark to ask from next."""
-
-    rows: list[Row]
-    complete: bool
-    mark: Mark
+# The port's records, still imported from here by projections/watch.py.
+__all__ = ["Changes", "Mark", "ReadModels", "Row"]
 
 
 class ReadModels:
-    """Queries over the projected read models."""
+    """Queries over the projected read models (`application.read_models.ReadModelQueries`)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.accounts = AccountReads(engine)
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def tracked_at(self, projection: str) -> datetime | None:
+        with self.engine.connect() as connection:
+            slot = connection.execute(
+                select(slots_table.c.active_slot).where(slots_table.c.name == projection)
+            ).scalar_one_or_none()
+            return connection.execute(
+                select(tracking_table.c.updated_at).where(
+                    tracking_table.c.name == tracking_name(projection, slot or "a")
+                )
+            ).scalar_one_or_none()
 
     def _tables(self, connection: Connection, projection: str) -> ProjectionTables:
         slot = connection.execute(
@@ -81,12 +81,17 @@ class ReadModels:
             return tuple(tuple(row) for row in connection.execute(statement))
 
     def changes(
-        self, projection: str, table_of: Callable[[ProjectionTables], Table], since: Mark | None
+        self,
+        projection: str,
+        table: str | Callable[[ProjectionTables], Table],
+        since: Mark | None,
     ) -> Changes:
-        """The rows of one table of `projection` written after `since` (rows carry the
-        sequence of the last event they reflect, and a projection commits its events in
-        order, so one statement sees every row up to the highest `as_of` it returns);
-        all of them when `since` is None or the active slot has changed since."""
+        """The rows of one table of `projection` (its name, or the table of a slot's
+        tables) written after `since` (rows carry the sequence of the last event they
+        reflect, and a projection commits its events in order, so one statement sees
+        every row up to the highest `as_of` it returns); all of them when `since` is
+        None or the active slot has changed since."""
+        table_of = _named(table) if isinstance(table, str) else table
         with self.engine.connect() as connection:
             found = connection.execute(
                 select(slots_table.c.active_slot, slots_table.c.generation).where(
@@ -94,11 +99,11 @@ class ReadModels:
                 )
             ).one_or_none()
             slot, generation = found if found is not None else ("a", 0)
-            table = table_of(projection_tables(slot))
-            statement = select(table)
+            read = table_of(projection_tables(slot))
+            statement = select(read)
             complete = since is None or (since.slot, since.generation) != (slot, generation)
             if not complete:
-                statement = statement.where(table.c.as_of > since.as_of)  # type: ignore[union-attr]
+                statement = statement.where(read.c.as_of > since.as_of)  # type: ignore[union-attr]
             rows = [dict(row._mapping) for row in connection.execute(statement)]
         low = 0 if complete or since is None else since.as_of
         high = max((row["as_of"] for row in rows), default=low)
@@ -225,6 +230,10 @@ class ReadModels:
             for run in runs:
                 run["mismatches"] = found[run["id"]]
             return runs
+
+
+def _named(name: str) -> Callable[[ProjectionTables], Table]:
+    return lambda tables: getattr(tables, name)
 
 
 def _filter(statement: Any, table: Table, **criteria: object) -> Any:

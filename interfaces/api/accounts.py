@@ -1,7 +1,7 @@
 """GraphQL types and fields of accounts and P&L history (SPEC section 13).
 
 `Query` and `Subscription` inherit `AccountQuery` and `AccountSubscription`.
-Rows in, objects out: translation only (the reads are infrastructure's).
+Rows in, objects out: translation only (the reads are the read-model port's).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from domain.valuation import session_start
 from domain.values import check_symbol
-from infrastructure.readmodels.account_queries import session_start
 from interfaces.api.accounts_view import EVERY
 from interfaces.api.auth import CanRead
 from interfaces.api.context import Api

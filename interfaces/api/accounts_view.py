@@ -17,8 +17,7 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from infrastructure.readmodels.account_queries import AccountReads
-from infrastructure.readmodels.queries import ReadModels
+from application.read_models import AccountQueries, ReadModelQueries
 from interfaces.api.execution import remember_completions
 
 T = TypeVar("T")
@@ -27,9 +26,9 @@ EVERY = object()  # the account of an answer that reads every account
 
 
 class AccountsView:
-    def __init__(self, read: ReadModels, accounts: AccountReads | None = None) -> None:
+    def __init__(self, read: ReadModelQueries, accounts: AccountQueries | None = None) -> None:
         self._read = read
-        self._accounts = accounts or AccountReads(read.engine)
+        self._accounts = accounts or read.accounts
         self._lock = threading.Lock()  # guards the answers, their epoch and the version
         self._moving = threading.Lock()  # one reader of changed rows at a time
         self._version: Any = None

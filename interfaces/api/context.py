@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import anyio
 
+from application.read_models import AccountQueries, ReadModelQueries
 from domain.errors import DomainError
 from infrastructure.fanout import ChangeHub, EventHub
 from infrastructure.logging import get_logger
@@ -26,8 +27,6 @@ from infrastructure.metrics import (
     MESSAGES_DROPPED,
     SUBSCRIBERS_CLOSED_SLOW,
 )
-from infrastructure.readmodels.account_queries import AccountReads
-from infrastructure.readmodels.queries import ReadModels
 from infrastructure.readmodels.tables import FOLLOWABLE
 from infrastructure.settings import Settings
 from interfaces.api.accounts_view import AccountsView
@@ -48,9 +47,9 @@ class Api:
         self.settings = settings
         self.auth = Auth(settings)
         self.app = system.app
-        self.read = getattr(system, "read", None) or ReadModels(system.engine)
+        self.read: ReadModelQueries = system.read  # the read-model port (ADR 022)
         self.projections = getattr(system, "projections", None)
-        self.accounts = AccountReads(system.engine)
+        self.accounts: AccountQueries = self.read.accounts
         self.accounts_view = AccountsView(self.read)
         self.events = EventHub(
             self.app.recorder,

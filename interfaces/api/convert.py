@@ -9,12 +9,13 @@ from typing import Any, TypeVar
 import strawberry
 
 from domain.fills import Fill
-from domain.money import CONTEXT, NO_SPEC_PLACES, round_money
+from domain.money import NO_SPEC_PLACES
 from domain.monitors import Monitor as MonitorAggregate
 from domain.orders import Order as OrderAggregate
 from domain.positions import Position as PositionAggregate
 from domain.reconciliation import Reconciliation as ReconciliationAggregate
 from domain.signals import Signal as SignalAggregate
+from domain.valuation import unrealized_pnl
 from interfaces.api import types
 
 T = TypeVar("T")
@@ -27,27 +28,16 @@ def from_row(cls: type[T], row: Row, **extra: Any) -> T:
     return cls(**{f.name: values.get(f.name) for f in fields(cls)})  # type: ignore[arg-type]
 
 
-def unrealized(
-    quantity: Decimal,
-    average: Decimal | None,
-    market: Decimal | None,
-    places: int = NO_SPEC_PLACES,
-) -> Decimal | None:
-    """(market - average) x quantity, rounded as the broker books money (SPEC 13)."""
-    if market is None or average is None or quantity == 0:
-        return None
-    return round_money(CONTEXT.multiply(CONTEXT.subtract(market, average), quantity), places)
-
-
 def position(
     row: Row, market_price: Decimal | None = None, places: int = NO_SPEC_PLACES
 ) -> types.Position:
-    market = market_price if market_price is not None else row.get("market_price")
     return from_row(
         types.Position,
         row,
-        market_price=market,
-        unrealized_pnl=unrealized(row["quantity"], row.get("average_price"), market, places),
+        market_price=market_price,
+        unrealized_pnl=unrealized_pnl(
+            row["quantity"], row.get("average_price"), market_price, places=places
+        ),
     )
 
 
@@ -109,8 +99,8 @@ def position_from(
         average_price=aggregate.average_price,
         realized_pnl=aggregate.realized_pnl,
         market_price=market_price,
-        unrealized_pnl=unrealized(
-            aggregate.quantity, aggregate.average_price, market_price, places
+        unrealized_pnl=unrealized_pnl(
+            aggregate.quantity, aggregate.average_price, market_price, places=places
         ),
         status=aggregate.status,
         opened_at=aggregate.opened_at,

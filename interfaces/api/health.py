@@ -6,7 +6,6 @@ from typing import Any
 
 from litestar import Response, Router, get
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
-from sqlalchemy import text
 
 from infrastructure import metrics
 from interfaces.api.context import Api
@@ -47,8 +46,7 @@ def health_router(api: Api) -> Router:
 
 
 def _ping(api: Api) -> None:
-    with api.read.engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
+    api.read.ping()
 
 
 def _projections(api: Api) -> str:

@@ -5,7 +5,7 @@ Dashboards poll `positions`; every quote moves some position's market price, so 
 cache that drops everything on any change rereads and converts every row after each
 quote (~25 ms for 1 000 positions). Here each query asks the read models only for
 the position and quote rows whose `as_of` is past what this view has seen
-(`ReadModels.changes`: a scan of each table that returns the few changed rows),
+(`ReadModelQueries.changes`: a scan of each table that returns the few changed rows),
 rebuilds the objects of the positions they touch, and hands out the same immutable
 objects for the rest, so their completed selections are reused too
 (`execution.remember_completions`). A rebuild's slot flip starts over from all rows.
@@ -19,11 +19,8 @@ import threading
 from collections.abc import Callable
 from decimal import Decimal
 
-from sqlalchemy import Table
-
+from application.read_models import Changes, Mark, ReadModelQueries, Row
 from domain.money import NO_SPEC_PLACES
-from infrastructure.readmodels.queries import Changes, Mark, ReadModels, Row
-from infrastructure.readmodels.tables import ProjectionTables
 from interfaces.api import convert, types
 from interfaces.api.execution import remember_completions
 
@@ -38,7 +35,7 @@ class PositionsView:
     run in worker threads. Answers are shared: callers must not change them."""
 
     def __init__(
-        self, read: ReadModels, places: Callable[[str], int] = lambda _: NO_SPEC_PLACES
+        self, read: ReadModelQueries, places: Callable[[str], int] = lambda _: NO_SPEC_PLACES
     ) -> None:
         self._read = read
         self._places = places
@@ -71,8 +68,8 @@ class PositionsView:
             return answer
 
     def _catch_up(self) -> None:
-        positions = self._read.changes("positions", _positions, self._positions_mark)
-        quotes = self._read.changes("quotes", _quotes, self._quotes_mark)
+        positions = self._read.changes("positions", "positions", self._positions_mark)
+        quotes = self._read.changes("quotes", "quotes", self._quotes_mark)
         self._positions_mark, self._quotes_mark = positions.mark, quotes.mark
         if not (positions.rows or positions.complete or quotes.rows or quotes.complete):
             return
@@ -113,11 +110,3 @@ class PositionsView:
                 self._prices[instrument] = row["last"]
                 moved.add(instrument)
         return moved
-
-
-def _positions(tables: ProjectionTables) -> Table:
-    return tables.positions
-
-
-def _quotes(tables: ProjectionTables) -> Table:
-    return tables.quotes

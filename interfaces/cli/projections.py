@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.table import Table
 
 from infrastructure.logging import configure_logging
-from infrastructure.projections.tracking import active_slot, read_tracking
 from interfaces.cli.options import ConfigOption, DbOption, settings_from
 from interfaces.composition import System, build_system
 
@@ -30,11 +29,10 @@ def _stale(system: System, name: str, lag: int) -> bool:
     (The group's own staleness clock only runs inside the process running it.)"""
     if lag == 0:
         return False
-    with system.engine.connect() as connection:
-        tracking = read_tracking(connection, name, active_slot(connection, name))
-    if tracking.updated_at is None:
+    moved = system.read.tracked_at(name)
+    if moved is None:
         return True
-    age = (datetime.now(UTC) - tracking.updated_at).total_seconds()
+    age = (datetime.now(UTC) - moved).total_seconds()
     return age > system.settings.stale_after_seconds
 
 

@@ -27,7 +27,6 @@ from rich.progress import (
 )
 
 from application.event_names import event_type
-from domain.money import round_money
 from interfaces.event_json import camel, event_data, jsonable
 
 Row = dict[str, Any]
@@ -65,15 +64,6 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-def _unrealized(row: Row) -> Decimal | None:
-    quantity, average = row.get("quantity"), row.get("average_price")
-    market = row.get("market_price")
-    if market is None or average is None or not quantity:
-        return None
-    # No specs here: money to 8 places, as for an instrument without one.
-    return round_money((Decimal(market) - Decimal(average)) * Decimal(quantity))
-
-
 def account_objects(rows: list[Row]) -> list[Row]:
     """Account totals rows (with totals, in account order) as `Account` objects' JSON."""
     found: dict[str, Row] = {}
@@ -86,10 +76,7 @@ def account_objects(rows: list[Row]) -> list[Row]:
 
 def graphql_object(kind: str, row: Row) -> Row:
     """A read-model row of `kind` ("positions", ...) as its GraphQL type's JSON."""
-    values = dict(row)
-    if kind == "positions":
-        values["unrealized_pnl"] = _unrealized(row)
-    return {camel(name): jsonable(values.get(name)) for name in FIELDS[kind]}
+    return {camel(name): jsonable(row.get(name)) for name in FIELDS[kind]}
 
 
 def _decimal_text(value: Any) -> str:
@@ -101,11 +88,8 @@ def _decimal_text(value: Any) -> str:
 def graphql_json(kind: str, row: Row) -> bytes:
     """`graphql_object(kind, row)` serialised, without walking every value in Python:
     orjson writes ids, date-times and enums as `jsonable` does, decimals by default."""
-    values = dict(row)
-    if kind == "positions":
-        values["unrealized_pnl"] = _unrealized(row)
     return orjson.dumps(
-        {camel(name): values.get(name) for name in FIELDS[kind]}, default=_decimal_text
+        {camel(name): row.get(name) for name in FIELDS[kind]}, default=_decimal_text
     )
 
 

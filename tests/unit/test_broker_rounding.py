@@ -105,9 +105,22 @@ def test_specs_are_recorded_once_per_change(app):
 
 
 def test_served_unrealized_pnl_is_rounded_like_booked_money():
-    from interfaces.api.convert import unrealized
+    from domain.valuation import unrealized_pnl
 
     # Exactly (10.05 - 10.015714285714285714) x 7 = 0.240000000000000002.
-    assert unrealized(D(7), D(AVERAGE), D("10.05"), places=2) == D("0.24")
-    assert unrealized(D(7), D(AVERAGE), D("10.05")) == D("0.24")  # 8 places: no tail either
-    assert unrealized(D(-3), D("0.1"), D("0.3333333333"), places=8) == D("-0.7")
+    assert unrealized_pnl(D(7), D(AVERAGE), D("10.05"), places=2) == D("0.24")
+    assert unrealized_pnl(D(7), D(AVERAGE), D("10.05")) == D("0.24")  # 8 places: no tail either
+    assert unrealized_pnl(D(-3), D("0.1"), D("0.3333333333"), places=8) == D("-0.7")
+    assert unrealized_pnl(D(2), D(100), D("100.5"), D(50), places=2) == D(50)  # x multiplier
+
+
+def test_unrealized_pnl_is_exact_past_28_digits():
+    """Every step in the domain's 80-digit context: 18+18-digit sizes and prices
+    keep their digits (the default context's 28 would round the product)."""
+    from domain.valuation import unrealized_pnl
+
+    quantity = D("123456789012345678.123456789012345678")
+    moved = D("0.000000000000000001")
+    assert unrealized_pnl(quantity, D(1), 1 + moved, places=18) == D("0.123456789012345678")
+    assert unrealized_pnl(D(0), D(1), D(2)) is None
+    assert unrealized_pnl(D(1), None, D(2)) is None and unrealized_pnl(D(1), D(1), None) is None

@@ -4,8 +4,9 @@ longer intervals combine 1-minute bars; a session starts at the configured UTC t
 from datetime import UTC, datetime, time
 from decimal import Decimal as D
 
-from application.projections.valuation import minute_of, moved_bar, value
-from infrastructure.readmodels.account_queries import combined, session_start
+from application.projections.valuation import minute_of, moved_bar
+from domain.valuation import session_start, value
+from infrastructure.readmodels.account_queries import combined
 
 T0 = datetime(2026, 11, 27, 9, 58, 41, 123, tzinfo=UTC)
 
