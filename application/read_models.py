@@ -111,6 +111,12 @@ class ReadModelQueries(Protocol):
     @property
     def accounts(self) -> AccountQueries: ...
 
+    @property
+    def followable(self) -> frozenset[str]:
+        """The read models whose changes can be followed across processes (every table
+        has `as_of`); a subscription to any other is refused, never silently skipped."""
+        ...
+
     def ping(self) -> None:
         """Raise unless the read models' database answers."""
         ...

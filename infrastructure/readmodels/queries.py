@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, Table, select, text, tuple_
 from application.read_models import Changes, Mark, Row
 from infrastructure.readmodels.account_queries import AccountReads
 from infrastructure.readmodels.control import slots_table, tracking_name, tracking_table
-from infrastructure.readmodels.tables import ProjectionTables, projection_tables
+from infrastructure.readmodels.tables import FOLLOWABLE, ProjectionTables, projection_tables
 
 # The port's records, still imported from here by projections/watch.py.
 __all__ = ["Changes", "Mark", "ReadModels", "Row"]
@@ -29,6 +29,7 @@ class ReadModels:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.accounts = AccountReads(engine)
+        self.followable = FOLLOWABLE
 
     def ping(self) -> None:
         with self.engine.connect() as connection:

@@ -27,7 +27,6 @@ from infrastructure.metrics import (
     MESSAGES_DROPPED,
     SUBSCRIBERS_CLOSED_SLOW,
 )
-from infrastructure.readmodels.tables import FOLLOWABLE
 from infrastructure.settings import Settings
 from interfaces.api.accounts_view import AccountsView
 from interfaces.api.auth import Auth
@@ -103,7 +102,7 @@ class Api:
         subscription to a read model opens. Refused (UNAVAILABLE) for a read model the
         change watcher cannot follow (a table without `as_of`): its rows committed by
         another process's runner would never reach the subscriber."""
-        if projection not in FOLLOWABLE:
+        if projection not in self.read.followable:
             raise ApiError(
                 f"{projection} cannot be subscribed to: its changes cannot be followed "
                 "across processes (a table without asOf)",

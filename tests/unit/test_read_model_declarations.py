@@ -27,7 +27,6 @@ from infrastructure.readmodels.tables import (
     SLOTS,
     projection_tables,
 )
-from interfaces.api import context as context_module
 from interfaces.api.context import Api
 from interfaces.api.errors import ApiError
 
@@ -122,11 +121,10 @@ def test_a_read_model_that_cannot_be_followed_is_refused_not_skipped(
 ) -> None:
     unfollowable = FOLLOWABLE - {"trades"}
     monkeypatch.setattr("infrastructure.projections.group.FOLLOWABLE", unfollowable)
-    monkeypatch.setattr(context_module, "FOLLOWABLE", unfollowable)
     group = _group()
     group.watch(lambda name: True)
     assert group.watcher is not None and "trades" not in group.watcher.tables
-    api: Any = SimpleNamespace(changes=MagicMock())
+    api: Any = SimpleNamespace(changes=MagicMock(), read=SimpleNamespace(followable=unfollowable))
     with pytest.raises(ApiError) as refused:
         Api.live_changes(api, "trades", key=id, accept=bool)
     assert refused.value.code == "UNAVAILABLE"
