@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
@@ -35,6 +35,9 @@ from interfaces.api.errors import ApiError
 from interfaces.api.events import to_event
 from interfaces.api.positions_view import PositionsView
 
+if TYPE_CHECKING:
+    from interfaces.composition import System
+
 T = TypeVar("T")
 log = get_logger("tradestate.api")
 
@@ -42,13 +45,14 @@ log = get_logger("tradestate.api")
 class Api:
     """The API's view of the system: commands, read models, log, fan-out."""
 
-    def __init__(self, system: Any, settings: Settings) -> None:
+    def __init__(self, system: System, settings: Settings) -> None:
         self.system = system
         self.settings = settings
         self.auth = Auth(settings)
-        self.app = system.app
-        self.read = getattr(system, "read", None) or ReadModels(system.engine)
-        self.projections = getattr(system, "projections", None)
+        self.app = system.app  # the event store: log reads, head sequence
+        self.commands = system.commands  # mutations: `api.commands.orders.record_fill`
+        self.read: ReadModels = system.read
+        self.projections = system.projections
         self.accounts = AccountReads(system.engine)
         self.accounts_view = AccountsView(self.read)
         self.events = EventHub(
@@ -64,7 +68,8 @@ class Api:
         )
         self.prices: dict[str, Decimal] = {}
         self.positions = PositionsView(
-            self.read, places=lambda instrument: self.app.spec_for(instrument).places
+            self.read,
+            places=lambda instrument: self.commands.instruments.spec_for(instrument).places,
         )
         self._lanes: dict[str, anyio.CapacityLimiter] = {}
         self._commands = anyio.CapacityLimiter(settings.command_threads)
