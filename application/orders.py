@@ -16,7 +16,7 @@ from application.retry import retrying
 from application.served import served_sequences
 from application.store import Store
 from domain.errors import DomainError, NotFound
-from domain.fills import Fill
+from domain.fills import Fill, FillTerms
 from domain.ids import fill_id as derive_fill_id
 from domain.money import round_money
 from domain.orders import Order
@@ -123,11 +123,7 @@ class OrderCommands:
         instrument = self.instruments.check_increments(
             order.instrument, prices={"price": spec.price}, sizes={"quantity": spec.quantity}
         )
-        order.fill(
-            fill_id=spec.fill_id, quantity=spec.quantity, price=spec.price, timestamp=timestamp
-        )
-        before = position.quantity
-        netting = position.apply_fill(
+        terms = FillTerms(
             fill_id=spec.fill_id,
             order_id=order.id,
             side=order.side,
@@ -135,21 +131,19 @@ class OrderCommands:
             price=spec.price,
             commission=spec.commission,
             timestamp=timestamp,
-            multiplier=instrument.multiplier,
-            places=instrument.places,
         )
-        recorded = Fill(
-            fill_id=spec.fill_id,
-            order_id=order.id,
+        order.fill(terms)
+        before = position.quantity
+        netting = position.apply_fill(
+            terms, multiplier=instrument.multiplier, places=instrument.places
+        )
+        recorded = Fill.record(
+            terms,
             position_id=position.id,
             account=order.account,
             instrument=order.instrument,
-            side=order.side.value,
-            quantity=spec.quantity,
-            price=spec.price,
             commission=round_money(spec.commission, instrument.places),
             realized_pnl=netting.realized_delta,
-            fill_timestamp=timestamp,
         )
         touched: list[object] = [order, position, recorded]
         if order.status is OrderStatus.FILLED and order.signal_id is not None:
