@@ -50,7 +50,7 @@ class ReconciliationCommands:
         broker: dict[PositionKey, Decimal],
         request_id: UUID | None = None,
     ) -> ReconciliationResult:
-        """One run against the broker's `broker` quantities (answering `request_id`)."""
+        """One run against `broker`, the broker's quantities (answering `request_id`)."""
         keys = set(self.position_directory.keys() if self.position_directory else []) | set(broker)
         positions = {key: position_of(self.store, *key) for key in keys}
         local = {key: p.quantity for key, p in positions.items() if p.quantity != 0}
