@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from application.base import CommandBase
+from application.store import Store
 from domain.instruments import InstrumentSpec, InstrumentSpecs, SpecTable
 
 
-class InstrumentCommands(CommandBase):
-    #: The specs commands check and book by (set from settings by the composition root).
-    instrument_specs = SpecTable()
+class InstrumentCommands:
+    """The specs commands check and book by (from settings, by the composition root)."""
+
+    def __init__(self, store: Store, specs: SpecTable | None = None) -> None:
+        self.store = store
+        self.specs = specs if specs is not None else SpecTable()
 
     def spec_for(self, instrument: str) -> InstrumentSpec:
-        return self.instrument_specs.spec_for(instrument)
+        return self.specs.spec_for(instrument)
 
     def check_increments(
         self, instrument: str, *, prices: dict[str, Decimal | None], sizes: dict[str, Decimal]
@@ -29,8 +32,8 @@ class InstrumentCommands(CommandBase):
     def record_instrument_specs(self) -> int | None:
         """Record the specs in force when they differ from the last recorded table
         (an `InstrumentSpecs.Configured` event); the sequence, or None if unchanged."""
-        rows = self.instrument_specs.rows()
-        stream = self.find(InstrumentSpecs, InstrumentSpecs.create_id())
+        rows = self.specs.rows()
+        stream = self.store.find(InstrumentSpecs, InstrumentSpecs.create_id())
         if stream is None:
             if not rows:
                 return None
@@ -38,4 +41,4 @@ class InstrumentCommands(CommandBase):
         elif stream.specs == rows:
             return None
         stream.configure(specs=rows)
-        return self.commit(stream)
+        return self.store.commit(stream)

@@ -6,10 +6,12 @@ from decimal import Decimal
 from uuid import UUID
 
 from application.inputs import MonitorInput, OrderInput
+from application.orders import new_order
 from application.ports import MarketPrices
+from application.positions import disarm_all, position_of
 from application.results import MonitorResult
 from application.retry import retrying
-from application.signals import SignalCommands
+from application.store import Store
 from domain.errors import Conflict
 from domain.ids import monitor_order_client_id
 from domain.money import CONTEXT
@@ -19,15 +21,18 @@ from domain.positions import Position
 from domain.values import MonitorStatus, OrderType, PositionStatus, Side
 
 
-class MonitorCommands(SignalCommands):
-    market_prices: MarketPrices | None = None
+class MonitorCommands:
+    def __init__(self, store: Store, market_prices: MarketPrices | None = None) -> None:
+        self.store = store
+        #: Where a trailing stop takes its first water mark (None: no mark at arming).
+        self.market_prices = market_prices
 
     def arm_monitor(self, monitor: MonitorInput) -> MonitorResult:
         """Arm a stop-loss / take-profit / trailing stop on an OPEN position."""
         spec = monitor.validated()
 
         def arm() -> MonitorResult:
-            position = self.position(spec.account, spec.instrument)
+            position = position_of(self.store, spec.account, spec.instrument)
             if position.status is not PositionStatus.OPEN:
                 raise Conflict(
                     f"there is no OPEN position for {spec.account}/{spec.instrument}",
@@ -45,7 +50,7 @@ class MonitorCommands(SignalCommands):
                 water_mark=last if spec.trailing_distance is not None else None,
             )
             position.attach_monitor(armed.id)
-            sequence, as_of = self.commit_served(armed, position)
+            sequence, as_of = self.store.commit_served(armed, position)
             return MonitorResult(armed, sequence, as_of=as_of)
 
         return retrying(arm)
@@ -54,12 +59,12 @@ class MonitorCommands(SignalCommands):
         self, monitor_id: UUID, reason: str = "disarmed by request"
     ) -> MonitorResult:
         def disarm() -> MonitorResult:
-            monitor = self.load(Monitor, monitor_id)
+            monitor = self.store.load(Monitor, monitor_id)
             monitor.disarm(reason)
-            position = self.load(Position, monitor.position_id)
+            position = self.store.load(Position, monitor.position_id)
             if monitor_id in position.monitor_ids:
                 position.detach_monitor(monitor_id)
-            sequence, as_of = self.commit_served(monitor, position)
+            sequence, as_of = self.store.commit_served(monitor, position)
             return MonitorResult(monitor, sequence, as_of=as_of)
 
         return retrying(disarm)
@@ -72,7 +77,7 @@ class MonitorCommands(SignalCommands):
         return retrying(lambda: self._evaluate(monitor_id, last))
 
     def _evaluate(self, monitor_id: UUID, last: Decimal) -> MonitorResult | None:
-        monitor = self.find(Monitor, monitor_id)
+        monitor = self.store.find(Monitor, monitor_id)
         if monitor is None or monitor.status is not MonitorStatus.ACTIVE:
             return None
         evaluation = monitor.evaluate(last)
@@ -81,12 +86,12 @@ class MonitorCommands(SignalCommands):
                 return None
             assert evaluation.water_mark is not None
             monitor.move_water_mark(evaluation.water_mark)
-            return MonitorResult(monitor, self.commit(monitor))
-        position = self.load(Position, monitor.position_id)
+            return MonitorResult(monitor, self.store.commit(monitor))
+        position = self.store.load(Position, monitor.position_id)
         if position.quantity == 0:
             monitor.disarm("position closed")
-            return MonitorResult(monitor, self.commit(monitor))
-        exit_order = self.new_order(
+            return MonitorResult(monitor, self.store.commit(monitor))
+        exit_order = new_order(
             OrderInput(
                 client_order_id=monitor_order_client_id(monitor.id),
                 account=monitor.account,
@@ -96,13 +101,15 @@ class MonitorCommands(SignalCommands):
                 type=OrderType.MARKET,
             )
         )
-        if self.find(Order, exit_order.id) is not None:
+        if self.store.find(Order, exit_order.id) is not None:
             raise Conflict(f"monitor {monitor.id} has placed its exit order already")
         monitor.trigger(
             reason=evaluation.trigger.reason,
             price=evaluation.trigger.price,
             exit_order_id=exit_order.id,
         )
-        others = self._disarm_all(position, f"superseded by monitor {monitor.id}", keep=monitor.id)
-        sequence, as_of = self.commit_served(monitor, exit_order, position, *others)
+        others = disarm_all(
+            self.store, position, f"superseded by monitor {monitor.id}", keep=monitor.id
+        )
+        sequence, as_of = self.store.commit_served(monitor, exit_order, position, *others)
         return MonitorResult(monitor, sequence, exit_order, as_of=as_of)

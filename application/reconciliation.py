@@ -7,18 +7,33 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from application.monitors import MonitorCommands
-from application.ports import BrokerPositions, PositionDirectory, PositionKey
+from application.ports import BrokerPositions, MarketPrices, PositionDirectory, PositionKey
+from application.positions import disarm_all, position_of
 from application.results import ReconciliationResult
 from application.retry import retrying
+from application.store import Store
 from domain.errors import Unavailable
 from domain.reconciliation import Reconciliation, find_mismatches
 from domain.values import ReconciliationPolicy
 
 
-class ReconciliationCommands(MonitorCommands):
-    broker: BrokerPositions | None = None
-    position_directory: PositionDirectory | None = None
+class ReconciliationCommands:
+    """Reconciles in this process, against `broker` (None: this process has none)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        broker: BrokerPositions | None = None,
+        position_directory: PositionDirectory | None = None,
+        market_prices: MarketPrices | None = None,
+    ) -> None:
+        self.store = store
+        self.broker = broker
+        #: The positions held locally, besides those the broker reports.
+        self.position_directory = position_directory
+        #: The price an AUTO_CORRECT adjustment is booked at (None: at the position's).
+        self.market_prices = market_prices
 
     def reconcile(self, policy: ReconciliationPolicy | str = "ALERT") -> ReconciliationResult:
         """Compare the broker's positions with ours; record mismatches; with
@@ -27,16 +42,17 @@ class ReconciliationCommands(MonitorCommands):
         if self.broker is None:
             raise Unavailable("no broker is configured; reconciliation is unavailable")
         broker = self.broker.positions()
-        return retrying(lambda: self._reconcile(chosen, broker))
+        return retrying(lambda: self.run(chosen, broker))
 
-    def _reconcile(
+    def run(
         self,
         policy: ReconciliationPolicy,
         broker: dict[PositionKey, Decimal],
         request_id: UUID | None = None,
     ) -> ReconciliationResult:
+        """One run against `broker`, the broker's quantities (answering `request_id`)."""
         keys = set(self.position_directory.keys() if self.position_directory else []) | set(broker)
-        positions = {key: self.position(*key) for key in keys}
+        positions = {key: position_of(self.store, *key) for key in keys}
         local = {key: p.quantity for key, p in positions.items() if p.quantity != 0}
         run = (
             Reconciliation(policy=policy.value)
@@ -59,7 +75,7 @@ class ReconciliationCommands(MonitorCommands):
                 )
                 adjusted.append(position)
                 if position.closes_or_flips(before):
-                    adjusted.extend(self._disarm_all(position, "position closed"))
+                    adjusted.extend(disarm_all(self.store, position, "position closed"))
         run.complete(corrected=bool(adjusted))
-        sequence, as_of = self.commit_served(run, *adjusted)
+        sequence, as_of = self.store.commit_served(run, *adjusted)
         return ReconciliationResult(run, sequence, as_of=as_of)

@@ -19,6 +19,7 @@ from application.ports import BrokerPresence
 from application.reconciliation import ReconciliationCommands
 from application.results import ReconciliationResult
 from application.retry import retrying
+from application.store import Store
 from domain.errors import Unavailable
 from domain.ids import requested_reconciliation_id
 from domain.reconciliation import Reconciliation, ReconciliationRequest
@@ -27,8 +28,19 @@ from domain.values import ReconciliationPolicy
 POLL_SECONDS = 0.05
 
 
-class RemoteReconciliationCommands(ReconciliationCommands):
-    broker_presence: BrokerPresence | None = None
+class ReconciliationRequestCommands:
+    """Reconciliation asked through the store; `local` runs it where the broker is."""
+
+    def __init__(
+        self,
+        store: Store,
+        local: ReconciliationCommands,
+        broker_presence: BrokerPresence | None = None,
+    ) -> None:
+        self.store = store
+        self.local = local
+        #: Whether some process on the store holds a broker and takes requests.
+        self.broker_presence = broker_presence
 
     def reconcile_anywhere(
         self, policy: ReconciliationPolicy | str = "ALERT", timeout: float = 10.0
@@ -37,14 +49,14 @@ class RemoteReconciliationCommands(ReconciliationCommands):
         the process that has it; UNAVAILABLE when none has, or no run is recorded
         within `timeout` seconds."""
         chosen = ReconciliationPolicy(policy)
-        if self.broker is not None:
-            return self.reconcile(chosen)
+        if self.local.broker is not None:
+            return self.local.reconcile(chosen)
         if self.broker_presence is None or not self.broker_presence.available():
             raise Unavailable("no broker is configured anywhere; reconciliation is unavailable")
         request = ReconciliationRequest(
-            policy=chosen.value, deadline=self.clock() + timedelta(seconds=timeout)
+            policy=chosen.value, deadline=self.store.clock() + timedelta(seconds=timeout)
         )
-        asked_at = self.commit(request)
+        asked_at = self.store.commit(request)
         found = self._wait_for_run(requested_reconciliation_id(request.id), asked_at, timeout)
         if found is None:
             raise Unavailable(
@@ -58,11 +70,11 @@ class RemoteReconciliationCommands(ReconciliationCommands):
         topic = get_topic(Reconciliation.Completed)
         deadline = time.monotonic() + timeout
         while True:
-            for notification in self.recorder.select_notifications(
+            for notification in self.store.recorder.select_notifications(
                 after, 1000, topics=[topic], inclusive_of_start=False
             ):
                 if UUID(str(notification.originator_id)) == run_id:
-                    run = self.find(Reconciliation, run_id)
+                    run = self.store.find(Reconciliation, run_id)
                     assert run is not None
                     return ReconciliationResult(run, notification.id)
                 after = notification.id
@@ -73,20 +85,21 @@ class RemoteReconciliationCommands(ReconciliationCommands):
     def run_requested_reconciliation(self, request_id: UUID) -> ReconciliationResult | None:
         """Run a request (in the process with the broker); None when it was run
         already or its asker has stopped waiting."""
-        request = self.find(ReconciliationRequest, request_id)
+        request = self.store.find(ReconciliationRequest, request_id)
         assert request is not None
-        if self.broker is None:
+        broker = self.local.broker
+        if broker is None:
             raise Unavailable("no broker is configured; reconciliation is unavailable")
-        if self.clock() > request.deadline:
+        if self.store.clock() > request.deadline:
             return None
         run_id = requested_reconciliation_id(request_id)
-        if self.find(Reconciliation, run_id) is not None:
+        if self.store.find(Reconciliation, run_id) is not None:
             return None
-        broker = self.broker.positions()
+        positions = broker.positions()
 
         def run() -> ReconciliationResult | None:
-            if self.find(Reconciliation, run_id) is not None:
+            if self.store.find(Reconciliation, run_id) is not None:
                 return None
-            return self._reconcile(request.policy, broker, request_id)
+            return self.local.run(request.policy, positions, request_id)
 
         return retrying(run)

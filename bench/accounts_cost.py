@@ -25,29 +25,29 @@ ROUNDS = 3
 
 def commands_per_second(url: str, orders: int, with_accounts: bool) -> float:
     system = build_system(load_settings(database_url=url))
-    app = system.app
+    app = system.commands
     kinds = ALL_PROJECTIONS if with_accounts else tuple(
         p for p in ALL_PROJECTIONS if p is not AccountsProjection
     )  # fmt: skip
-    group = ProjectionGroup(system.engine, app.recorder, app.mapper, projections=kinds)
+    group = ProjectionGroup(system.engine, app.store.recorder, app.store.mapper, projections=kinds)
     group.start()
     started = time.perf_counter()
     for i in range(orders):
         instrument = f"I{i % 20}"
-        placed = app.place_order(
+        placed = app.orders.place_order(
             OrderInput(client_order_id=f"b{i}", instrument=instrument,
                        side="BUY" if i % 3 else "SELL", quantity=Decimal(2), account=f"A{i % 5}")
         )  # fmt: skip
-        app.record_fill(
+        app.orders.record_fill(
             FillInput(order_id=placed.order.id, fill_id=f"bf{i}", quantity=Decimal(2),
                       price=Decimal("100.25") + Decimal(i % 40) / 100, commission=Decimal("0.1"))
         )  # fmt: skip
         if i % 10 == 9:
-            app.ingest_quotes(
+            app.quotes.ingest_quotes(
                 [QuoteInput(f"I{n}", Decimal("100") + Decimal(i % 50) / 100) for n in range(20)]
             )
     elapsed = time.perf_counter() - started
-    caught_up = group.wait_for_blocking(group.names, app.head_sequence(), 120)
+    caught_up = group.wait_for_blocking(group.names, app.store.head_sequence(), 120)
     group.stop()
     system.close()
     if not caught_up:

@@ -31,11 +31,11 @@ INSTRUMENTS = [f"SYM{i:02d}" for i in range(20)]
 
 def populate(url: str, events: int) -> int:
     system = build_system(load_settings(database_url=url))
-    app = system.app
+    app = system.commands
     n = 0
-    while app.head_sequence() < events:
+    while app.store.head_sequence() < events:
         side = "BUY" if (n // len(INSTRUMENTS)) % 2 == 0 else "SELL"
-        order = app.place_order(
+        order = app.orders.place_order(
             OrderInput(
                 client_order_id=f"o{n}",
                 instrument=INSTRUMENTS[n % len(INSTRUMENTS)],
@@ -43,10 +43,10 @@ def populate(url: str, events: int) -> int:
                 quantity=D(5),
             )  # fmt: skip
         ).order
-        app.record_fill(FillInput(order_id=order.id, fill_id=f"f{n}", quantity=D(5),
+        app.orders.record_fill(FillInput(order_id=order.id, fill_id=f"f{n}", quantity=D(5),
                                   price=D("100.25") + D(n % 50)))  # fmt: skip
         n += 1
-    head = app.head_sequence()
+    head = app.store.head_sequence()
     system.close()
     return head
 

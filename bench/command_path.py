@@ -1,4 +1,4 @@
-"""Order + fill command path: commands/s through TradingApplication, against a bare
+"""Order + fill command path: commands/s through the command services, against a bare
 eventsourcing Application saving the same events with the same grouping.
 
 A fill touches the order, the fill and the position in one transaction; the
@@ -34,21 +34,21 @@ ROUNDS = 3
 def measure_commands(url: str, orders: int) -> tuple[float, list[list[Any]]]:
     """Commands/s, and the events each command appended (in order)."""
     system = build_system(load_settings(database_url=url))
-    app = system.app
+    app = system.commands
     ends = []
     started = time.perf_counter()
     for i in range(orders):
-        placed = app.place_order(
+        placed = app.orders.place_order(
             OrderInput(client_order_id=f"b{i}", instrument=f"I{i % 50}", side="BUY",
                        quantity=Decimal(2))
         )  # fmt: skip
-        filled = app.record_fill(
+        filled = app.orders.record_fill(
             FillInput(order_id=placed.order.id, fill_id=f"bf{i}", quantity=Decimal(2),
                       price=Decimal("100.25"))
         )  # fmt: skip
         ends += [placed.sequence, filled.sequence]
     elapsed = time.perf_counter() - started
-    notifications = app.recorder.select_notifications(1, ends[-1] + 1)
+    notifications = app.store.recorder.select_notifications(1, ends[-1] + 1)
     system.close()
     return len(ends) / elapsed, _group(app, notifications, ends)
 
@@ -60,7 +60,7 @@ def _group(app: Any, notifications: Any, ends: list[int]) -> list[list[Any]]:
     for n in notifications:
         while n.id > ends[index]:
             index += 1
-        groups[index].append(app.mapper.to_domain_event(n))
+        groups[index].append(app.store.mapper.to_domain_event(n))
     return groups
 
 

@@ -31,11 +31,11 @@ TARGET_P50_MS = 10.0
 def open_positions(url: str, count: int) -> int:
     system = build_system(load_settings(database_url=url))
     for i in range(count):
-        order = system.app.place_order(
+        order = system.commands.orders.place_order(
             OrderInput(client_order_id=f"p{i}", instrument=f"P{i:04d}", side="BUY",
                        quantity=Decimal(3))
         ).order  # fmt: skip
-        system.app.record_fill(
+        system.commands.orders.record_fill(
             FillInput(order_id=order.id, fill_id=f"pf{i}", quantity=Decimal(3),
                       price=Decimal("50.5") + Decimal(i % 100) / 8)
         )  # fmt: skip

@@ -48,7 +48,7 @@ def measure_ingest(url: str, data: list[list[QuoteInput]]) -> float:
     system = build_system(load_settings(database_url=url))
     started = time.perf_counter()
     for batch in data:
-        system.app.ingest_quotes(batch)
+        system.commands.quotes.ingest_quotes(batch)
     elapsed = time.perf_counter() - started
     system.close()
     return len(data) * BATCH / elapsed

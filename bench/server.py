@@ -26,6 +26,7 @@ import anyio
 from litestar import Litestar, WebSocket, get, post, websocket
 from litestar.exceptions import WebSocketDisconnect
 
+from application.commands import Commands
 from application.inputs import QuoteInput
 from infrastructure.logging import configure_logging
 from infrastructure.settings import Settings, load_settings
@@ -37,8 +38,8 @@ from interfaces.composition import build_system
 class Broadcast:
     """Plain WebSocket subscribers, and the producer both benchmark phases share."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    def __init__(self, commands: Commands) -> None:
+        self.commands = commands
         self.queues: set[asyncio.Queue[str]] = set()
         self.count = 0
 
@@ -53,7 +54,7 @@ class Broadcast:
         # event's own timestamp is taken inside it), so both latencies include the
         # commit and the projections' contention for the store.
         stamped = datetime.now(UTC).isoformat()
-        result = await anyio.to_thread.run_sync(self.app.ingest_quotes, [quote])
+        result = await anyio.to_thread.run_sync(self.commands.quotes.ingest_quotes, [quote])
         if self.queues:
             # The same message a GraphQL `events { sequence type timestamp }` subscriber gets.
             event = {"sequence": result.sequence, "type": "QuotesIngested", "timestamp": stamped}
@@ -102,7 +103,7 @@ def serve(settings: Settings) -> None:
     try:
         system.projections.start()
         app = create_app(system, settings)
-        register_broadcast(app, Broadcast(system.app))
+        register_broadcast(app, Broadcast(system.commands))
         server = uvicorn_server(app, settings)
         gc.collect()
         gc.freeze()  # as `tradestate serve` does

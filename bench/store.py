@@ -18,8 +18,9 @@ from pathlib import Path
 
 from eventsourcing.persistence import StoredEvent
 
+from application.commands import Commands
 from application.inputs import FillInput, OrderInput, QuoteInput
-from application.trading import TradingApplication
+from application.store import Store
 from infrastructure.settings import load_settings
 from interfaces.composition import build_system
 
@@ -35,30 +36,32 @@ BATCH = {"sqlite": 10_000, "postgres": 1_000}
 
 
 def template(pairs: int = 2000) -> list[StoredEvent]:
-    app = TradingApplication(
-        env={
-            "PERSISTENCE_MODULE": "eventsourcing.popo",
-            "IS_SNAPSHOTTING_ENABLED": "n",
-            "AGGREGATE_CACHE_MAXSIZE": "10000",
-        }
+    app = Commands.build(
+        Store(
+            env={
+                "PERSISTENCE_MODULE": "eventsourcing.popo",
+                "IS_SNAPSHOTTING_ENABLED": "n",
+                "AGGREGATE_CACHE_MAXSIZE": "10000",
+            }
+        )
     )
     for i in range(pairs):
         instrument = f"ZZI{i % INSTRUMENTS:02d}"
         side = "BUY" if (i // INSTRUMENTS) % 3 else "SELL"  # positions grow, shrink and flip
-        order = app.place_order(
+        order = app.orders.place_order(
             OrderInput(client_order_id=f"ZZo{i}", instrument=instrument, side=side,
                        quantity=Decimal(5 + i % 7))
         ).order  # fmt: skip
-        app.record_fill(
+        app.orders.record_fill(
             FillInput(order_id=order.id, fill_id=f"ZZf{i}", quantity=Decimal(5 + i % 7),
                       price=Decimal("100.25") + Decimal(i % 50) / 4)
         )  # fmt: skip
         if i % 25 == 0:
-            app.ingest_quotes(
+            app.quotes.ingest_quotes(
                 [QuoteInput(instrument=f"ZZI{j:02d}", last=Decimal("100.5") + Decimal(i % 40) / 8)
                  for j in range(INSTRUMENTS)]
             )  # fmt: skip
-    return list(app.recorder.select_notifications(1, 10**9))
+    return list(app.store.recorder.select_notifications(1, 10**9))
 
 
 def copy_of(events: list[StoredEvent], k: int) -> list[StoredEvent]:

@@ -7,6 +7,7 @@ event store's (id, version) key instead of applying twice.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -15,6 +16,22 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Conflict, echoed
 from domain.ids import fill_id as derive_fill_id
+from domain.values import Side
+
+
+@dataclass(frozen=True)
+class FillTerms:
+    """One execution's terms, written out once: the order's `fill`, the position's
+    `apply_fill` and the `Fill` record each take them from here (their events still
+    store the fields flat, as before)."""
+
+    fill_id: str
+    order_id: UUID
+    side: Side
+    quantity: Decimal
+    price: Decimal
+    commission: Decimal  # as reported; the position books it rounded to the currency
+    timestamp: datetime
 
 
 class Fill(Aggregate):
@@ -57,6 +74,33 @@ class Fill(Aggregate):
         self.commission = commission
         self.realized_pnl = realized_pnl
         self.fill_timestamp = fill_timestamp
+
+    @classmethod
+    def record(
+        cls,
+        terms: FillTerms,
+        *,
+        position_id: UUID,
+        account: str,
+        instrument: str,
+        commission: Decimal,
+        realized_pnl: Decimal,
+    ) -> Fill:
+        """The record of an execution netted into `position_id`, with the commission
+        as booked and the P&L it realized."""
+        return cls(
+            fill_id=terms.fill_id,
+            order_id=terms.order_id,
+            position_id=position_id,
+            account=account,
+            instrument=instrument,
+            side=terms.side.value,
+            quantity=terms.quantity,
+            price=terms.price,
+            commission=commission,
+            realized_pnl=realized_pnl,
+            fill_timestamp=terms.timestamp,
+        )
 
     @staticmethod
     def create_id(fill_id: str, **_: object) -> UUID:

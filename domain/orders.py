@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import BadInput, Conflict, echoed
+from domain.fills import FillTerms
 from domain.ids import order_id
 from domain.money import CONTEXT, ZERO, average_price, tidy
 from domain.values import OrderStatus, OrderType, Side
@@ -94,16 +95,16 @@ class Order(Aggregate):
                 field="quantity",
             )
 
-    def fill(self, *, fill_id: str, quantity: Decimal, price: Decimal, timestamp: datetime) -> None:
-        self.check_can_fill(quantity)
-        filled = tidy(CONTEXT.add(self.filled_quantity, quantity))
-        notional = CONTEXT.add(self.filled_notional, CONTEXT.multiply(quantity, price))
+    def fill(self, terms: FillTerms) -> None:
+        self.check_can_fill(terms.quantity)
+        filled = tidy(CONTEXT.add(self.filled_quantity, terms.quantity))
+        notional = CONTEXT.add(self.filled_notional, CONTEXT.multiply(terms.quantity, terms.price))
         status = OrderStatus.FILLED if filled == self.quantity else OrderStatus.PARTIALLY_FILLED
         self._filled(
-            fill_id=fill_id,
-            quantity=quantity,
-            price=price,
-            fill_timestamp=timestamp,
+            fill_id=terms.fill_id,
+            quantity=terms.quantity,
+            price=terms.price,
+            fill_timestamp=terms.timestamp,
             status=status.value,
             filled_quantity_after=filled,
             average_fill_price_after=average_price(notional, filled),

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.fills import FillTerms
 from domain.ids import position_id
 from domain.money import CONTEXT, NO_SPEC_PLACES, ZERO, average_price, round_money, sign, tidy
 from domain.values import PositionStatus, Side
@@ -102,14 +103,8 @@ class Position(Aggregate):
 
     def apply_fill(
         self,
+        terms: FillTerms,
         *,
-        fill_id: str,
-        order_id: UUID,
-        side: Side,
-        quantity: Decimal,
-        price: Decimal,
-        commission: Decimal,
-        timestamp: datetime,
         multiplier: Decimal = Decimal(1),
         places: int = NO_SPEC_PLACES,
     ) -> Netting:
@@ -119,22 +114,21 @@ class Position(Aggregate):
             self.quantity,
             self.average_price,
             self.realized_pnl,
-            side,
-            quantity,
-            price,
-            commission,
+            terms.side,
+            terms.quantity,
+            terms.price,
+            terms.commission,
             multiplier=multiplier,
             places=places,
         )
-        commission = round_money(commission, places)
         self._fill_applied(
-            fill_id=fill_id,
-            order_id=order_id,
-            side=side.value,
-            quantity=quantity,
-            price=price,
-            commission=commission,
-            fill_timestamp=timestamp,
+            fill_id=terms.fill_id,
+            order_id=terms.order_id,
+            side=terms.side.value,
+            quantity=terms.quantity,
+            price=terms.price,
+            commission=round_money(terms.commission, places),
+            fill_timestamp=terms.timestamp,
             quantity_after=result.quantity,
             average_price_after=result.average_price,
             realized_pnl_after=result.realized_pnl,

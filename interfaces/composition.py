@@ -1,17 +1,25 @@
-"""The composition root: builds the object graph from Settings. Nothing else
-reads configuration; every adapter is a parameter with a production default."""
+"""The composition root: builds the whole object graph from Settings, once. Nothing
+else reads configuration or builds a service; every adapter is a parameter with a
+production default, and nothing is replaced after construction."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
+from eventsourcing.persistence import ApplicationRecorder
 from sqlalchemy import Engine
 
+from application.commands import Commands
+from application.engine.config import EngineConfig
+from application.engine.feed import QuoteFeed
+from application.engine.market import LastPrices, LogPositionDirectory
+from application.engine.runner import Engine as TradingEngine
+from application.engine.strategy import Strategy
 from application.policies.monitors import MonitorPolicy
 from application.policies.reconciliation import ReconciliationRequests
 from application.ports import BrokerPositions, Clock, MarketPrices, PositionDirectory, utc_now
-from application.trading import TradingApplication
+from application.store import Store
 from infrastructure.compatibility import check_compatibility
 from infrastructure.database import DatabaseUrl, make_engine, make_query_engine
 from infrastructure.eventstore import event_store_env
@@ -26,24 +34,28 @@ from infrastructure.transparency.follower import TreeFollower
 from infrastructure.transparency.heads import HeadSigner
 
 
-@dataclass
+@dataclass(frozen=True)
 class System:
+    """Everything one process runs, built by `build_system`."""
+
     settings: Settings
     url: DatabaseUrl
-    engine: Engine
-    app: TradingApplication
+    engine: Engine  # the store's SQLAlchemy engine
+    app: Store  # the event store (eventsourcing Application): recorder, mapper, saves
+    commands: Commands  # every command: `commands.orders.record_fill(...)`
     read: ReadModels
     projections: ProjectionGroup
     monitors: PolicyThread
     reconciler: PolicyThread
     transparency: TreeAppender
-    closers: list[Any] = field(default_factory=list)
+    trading_engine: TradingEngine | None = None  # with `build_system(..., trading=True)`
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def start_policies(self) -> None:
         """Evaluate monitors here (when no other process on the store does), and take
         reconciliation requests when this process has a broker. Idempotent."""
         self.monitors.start()
-        if self.app.broker is not None:
+        if self.commands.reconciliation.broker is not None:
             self.reconciler.start()
 
     def close(self) -> None:
@@ -68,10 +80,20 @@ def build_system(
     check: bool = True,
     migrate: bool = True,
     record_specs: bool = False,
+    trading: bool = False,
+    feed: QuoteFeed | None = None,
+    strategy: Strategy | None = None,
 ) -> System:
     """Open the store named by the settings, check it can be read, migrate the
-    read models, build the app and (unstarted) projection runners. With `record_specs`
-    the settings' instrument specs are recorded when they differ from the store's."""
+    read models, build the commands and (unstarted) projection runners and policies.
+    With `record_specs` the settings' instrument specs are recorded when they differ
+    from the store's.
+
+    With `trading`, also the (unstarted) trading engine configured by the `engine_*`,
+    `paper_*` and `reconcile_*` settings (`feed`/`strategy` replace the configured
+    ones). Where no broker, position directory or market prices are given, the
+    commands then use the engine's (the paper book, the log's positions, the feed's
+    last prices), so `reconcile` and `arm_monitor` work while it runs."""
     url = DatabaseUrl(settings.database_url)
     engine = make_engine(url)
     queries = make_query_engine(url, engine, settings.query_timeout_seconds)
@@ -81,52 +103,80 @@ def build_system(
         from infrastructure.migrate import upgrade  # alembic: only for commands that migrate
 
         upgrade(settings.database_url)
-    app = TradingApplication(
+    store = Store(
         env=event_store_env(url, cache_size=settings.aggregate_cache_size),
         clock=clock,
+        observers=[count_recorded],
+    )
+    closers: list[Callable[[], None]] = []
+    prices = LastPrices()
+    book = None
+    if trading:
+        from infrastructure.broker.book import PaperBook  # only where an engine runs
+
+        book = PaperBook.at(url.raw)
+        closers.append(book.close)
+        if broker is None:
+            broker = book
+        if position_directory is None:
+            position_directory = LogPositionDirectory(store)
+        if market_prices is None:
+            market_prices = prices
+    reconciler_lock = store_lock(url, engine, ReconciliationRequests.name)
+    commands = Commands.build(
+        store,
+        instrument_specs=spec_table(settings.instruments, settings.currency_places),
         broker=broker,
         position_directory=position_directory,
         market_prices=market_prices,
+        broker_presence=LockPresence(reconciler_lock),
         default_account=settings.default_account,
         default_signal_quantity=settings.default_signal_quantity,
-        instrument_specs=spec_table(settings.instruments, settings.currency_places),
     )
-    app.observe(count_recorded)
     if record_specs:
-        app.record_instrument_specs()
-    transparency = tree_appender(settings, engine, app.recorder, url)
+        commands.instruments.record_instrument_specs()
+    trading_engine = None
+    if book is not None:
+        from interfaces.engine import build_engine  # the feeds and the paper broker
+
+        trading_engine = build_engine(
+            commands,
+            EngineConfig.from_settings(settings),
+            book,
+            prices,
+            feed=feed,
+            strategy=strategy,
+        )
+    transparency = tree_appender(settings, engine, store.recorder, url)
     projections = ProjectionGroup(
         engine,
-        app.recorder,
-        app.mapper,
+        store.recorder,
+        store.mapper,
         stale_after=settings.stale_after_seconds,
         advisory_locks=url.is_postgres,
         status_engine=queries,
         companions=[TreeFollower(transparency, lock=url.is_postgres)],
     )
-    reconciler_lock = store_lock(url, engine, ReconciliationRequests.name)
-    app.broker_presence = LockPresence(reconciler_lock)
     return System(
         settings=settings,
         url=url,
         engine=engine,
-        app=app,
+        app=store,
+        commands=commands,
         read=ReadModels(queries),
         projections=projections,
         monitors=PolicyThread(
-            app.recorder, MonitorPolicy(app), store_lock(url, engine, MonitorPolicy.name)
+            store.recorder, MonitorPolicy(commands), store_lock(url, engine, MonitorPolicy.name)
         ),
-        reconciler=PolicyThread(
-            app.recorder,
-            ReconciliationRequests(app),
-            reconciler_lock,
-        ),
+        reconciler=PolicyThread(store.recorder, ReconciliationRequests(commands), reconciler_lock),
         transparency=transparency,
+        trading_engine=trading_engine,
+        closers=closers,
     )
 
 
 def tree_appender(
-    settings: Settings, engine: Engine, recorder: Any, url: DatabaseUrl
+    settings: Settings, engine: Engine, recorder: ApplicationRecorder, url: DatabaseUrl
 ) -> TreeAppender:
     """The transparency log's appender, signing heads when a key file is set."""
     key_file = settings.transparency_signing_key_file

@@ -1,21 +1,22 @@
-"""Composition of the trading engine: the application's engine services wired
-to the infrastructure adapters (paper broker, market-data feeds)."""
+"""The trading engine's parts wired to the infrastructure adapters (paper broker,
+market-data feeds). Only the composition root (interfaces/composition.py) calls
+this, with the command services it built around the same book and prices."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from application.commands import Commands
 from application.engine.config import EngineConfig
 from application.engine.expiry import ExpirySweeper
 from application.engine.feed import QuoteFeed
 from application.engine.handler import SignalHandler
-from application.engine.market import LastPrices, LogPositionDirectory
+from application.engine.market import LastPrices
 from application.engine.orders import OpenOrders
 from application.engine.protection import Protection, ProtectionPolicy
 from application.engine.risk import RiskLimits
-from application.engine.runner import Engine, EngineHost
+from application.engine.runner import Engine
 from application.engine.strategy import Strategy, StrategyConfig, load_strategy
 from application.inputs import FillInput
+from application.results import FillResult
 from infrastructure.broker.book import PaperBook
 from infrastructure.broker.paper import PaperBroker
 from infrastructure.broker.pricing import PaperPricing
@@ -23,50 +24,27 @@ from infrastructure.feeds import open_feed
 
 
 def build_engine(
-    system: EngineHost,
-    settings: Any,
+    commands: Commands,
+    config: EngineConfig,
+    book: PaperBook,
+    prices: LastPrices,
     *,
     feed: QuoteFeed | None = None,
     strategy: Strategy | None = None,
 ) -> Engine:
-    """The engine for `system`, configured by the `engine_*`, `paper_*` and
-    `reconcile_*` settings; `feed`/`strategy` replace the configured ones.
+    """The engine trading through `commands` on the paper `book`, keeping `prices`
+    current; `feed`/`strategy` replace the configured ones."""
 
-    Where the application has no broker, position directory or market prices yet,
-    the engine lends it its own (the paper broker, the log's positions, the feed's
-    last prices), so `reconcile` and `arm_monitor` work while it runs, and starts
-    the host's policies: the monitor policy (unless another process on the store
-    runs it) and the runner of reconciliations requested by broker-less processes.
-    """
-
-    config = EngineConfig.from_settings(settings)
-    app = system.app
-    url = getattr(system.url, "raw", system.url)
-    book = PaperBook.at(str(url))
-    host_closers = getattr(system, "closers", None)
-    if isinstance(host_closers, list):
-        host_closers.append(book.close)  # the System's close() disposes of the book too
-
-    def record_fill(fill: FillInput) -> object:
-        return app.record_fill(fill)  # looked up per call: wrappers see every fill
+    def record_fill(fill: FillInput) -> FillResult:
+        return commands.orders.record_fill(fill)  # looked up per call: wrappers see every fill
 
     broker = PaperBroker(
         book,
-        app,
+        commands.store,
         record_fill,
         PaperPricing(config.slippage_bps, config.commission_per_fill, config.commission_bps),
     )
-    prices = LastPrices()
-    if app.broker is None:
-        app.broker = broker
-    if app.position_directory is None:
-        app.position_directory = LogPositionDirectory(app)
-    if app.market_prices is None:
-        app.market_prices = prices
-    start_policies = getattr(system, "start_policies", None)
-    if start_policies is not None:
-        start_policies()  # monitors evaluated, and requested reconciliations run, here
-    orders = OpenOrders(app)
+    orders = OpenOrders(commands.store)
     limits = RiskLimits(
         min_strength=config.min_strength,
         max_position=config.max_position,
@@ -86,12 +64,12 @@ def build_engine(
             ),
         )
     return Engine(
-        app=app,
+        commands=commands,
         config=config,
         feed=feed if feed is not None else open_feed(config),
         strategy=strategy,
         handler=SignalHandler(
-            app,
+            commands,
             limits,
             orders,
             account=config.account,
@@ -100,9 +78,9 @@ def build_engine(
         broker=broker,
         orders=orders,
         protection=ProtectionPolicy(
-            app, Protection(config.stop_loss_fraction, config.take_profit_fraction)
+            commands, Protection(config.stop_loss_fraction, config.take_profit_fraction)
         ),
-        sweeper=ExpirySweeper(app),
+        sweeper=ExpirySweeper(commands),
         prices=prices,
         closers=[book.close],
     )

@@ -10,9 +10,9 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
+from application.commands import Commands
 from application.engine import topics
 from application.engine.log import head, read_log
-from application.trading import TradingApplication
 from domain.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -25,14 +25,15 @@ class ExpirySweeper:
     name = "expiry-sweeper"
     topics: Sequence[str] = topics.SIGNALS
 
-    def __init__(self, app: TradingApplication) -> None:
-        self.app = app
+    def __init__(self, commands: Commands) -> None:
+        self.commands = commands
+        self.store = commands.store
         self._pending: dict[UUID, datetime] = {}
         self._lock = threading.Lock()
 
     def recover(self) -> int:
-        until = head(self.app.recorder)
-        for notification in read_log(self.app.recorder, self.topics, 0, until):
+        until = head(self.store.recorder)
+        for notification in read_log(self.store.recorder, self.topics, 0, until):
             self.handle(notification)
         return until
 
@@ -42,7 +43,7 @@ class ExpirySweeper:
             if notification.topic != topics.SIGNAL_GENERATED:
                 self._pending.pop(signal_id, None)
                 return
-        expires_at = topics.decode(self.app, notification).expires_at
+        expires_at = topics.decode(self.store, notification).expires_at
         if expires_at is not None:
             with self._lock:
                 self._pending[signal_id] = expires_at
@@ -54,9 +55,9 @@ class ExpirySweeper:
     def sweep(self) -> int:
         """Expire every due signal; the number expired."""
         expired = 0
-        for signal_id in self.due(self.app.clock()):
+        for signal_id in self.due(self.store.clock()):
             try:
-                self.app.expire_signal(signal_id)
+                self.commands.signals.expire_signal(signal_id)
                 expired += 1
             except DomainError as error:
                 log.debug("signal %s not expired: %s", signal_id, error)

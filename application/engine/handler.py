@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from application.commands import Commands
 from application.engine.orders import OpenOrders
 from application.engine.risk import Decision, Exposure, RiskLimits, assess, size
 from application.engine.strategy import SignalProposal
 from application.inputs import SignalInput
-from application.trading import TradingApplication
 from domain.errors import DomainError
 from domain.values import Side
 
@@ -25,14 +25,15 @@ class SignalHandler:
 
     def __init__(
         self,
-        app: TradingApplication,
+        commands: Commands,
         limits: RiskLimits,
         orders: OpenOrders,
         *,
         account: str,
         signal_ttl_seconds: float,
     ) -> None:
-        self.app = app
+        self.commands = commands
+        self.store = commands.store
         self.limits = limits
         self.orders = orders
         self.account = account
@@ -42,8 +43,8 @@ class SignalHandler:
     def handle(self, proposal: SignalProposal) -> Decision | None:
         """The decision taken, or None when the signal could not be settled."""
         quantity = size(proposal, self.limits)
-        expires_at = self.app.clock() + timedelta(seconds=self.signal_ttl_seconds)
-        signal = self.app.generate_signal(
+        expires_at = self.store.clock() + timedelta(seconds=self.signal_ttl_seconds)
+        signal = self.commands.signals.generate_signal(
             SignalInput(
                 strategy=proposal.strategy,
                 instrument=proposal.instrument,
@@ -57,14 +58,14 @@ class SignalHandler:
         decision = assess(proposal, quantity, self.exposure(proposal), self.limits)
         try:
             if decision.accepted:
-                order = self.app.accept_signal(signal.id).order
+                order = self.commands.signals.accept_signal(signal.id).order
                 assert order is not None
                 self.orders.note(order.id, order.instrument, order.side, order.quantity)
                 key = (proposal.strategy, proposal.instrument, proposal.side)
                 self._accepted_at[key] = proposal.at
             else:
                 assert decision.reason is not None
-                self.app.reject_signal(signal.id, decision.reason)
+                self.commands.signals.reject_signal(signal.id, decision.reason)
         except DomainError as error:
             log.warning("signal %s could not be settled: %s", signal.id, error)
             return None
@@ -74,7 +75,7 @@ class SignalHandler:
         """The position (from its aggregate) plus the open orders (from the log and this
         handler's own placements). An order filled a moment ago may be counted in both
         until the log follower sees its fill, which errs on the side of rejecting."""
-        position = self.app.position(self.account, proposal.instrument)
+        position = self.commands.orders.position(self.account, proposal.instrument)
         return Exposure(
             position=position.quantity,
             pending=self.orders.pending(proposal.instrument),

@@ -1,4 +1,5 @@
-"""What the engine lends the application: latest prices and the known positions."""
+"""What the engine gives the commands where it runs: latest prices and the known
+positions (chosen by the composition root before the commands are built)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from decimal import Decimal
 from application.engine import topics
 from application.engine.log import read_log
 from application.ports import PositionKey
-from application.trading import TradingApplication
+from application.store import Store
 from domain.quotes import Quote
 
 
@@ -34,8 +35,8 @@ class LogPositionDirectory:
     """`PositionDirectory` from the log's PositionOpened events, read incrementally, so
     reconciliation also sees positions the broker no longer holds."""
 
-    def __init__(self, app: TradingApplication) -> None:
-        self.app = app
+    def __init__(self, store: Store) -> None:
+        self.store = store
         self._keys: set[PositionKey] = set()
         self._position = 0
         self._lock = threading.Lock()
@@ -43,9 +44,9 @@ class LogPositionDirectory:
     def keys(self) -> list[PositionKey]:
         with self._lock:
             for notification in read_log(
-                self.app.recorder, (topics.POSITION_OPENED,), self._position
+                self.store.recorder, (topics.POSITION_OPENED,), self._position
             ):
-                event = topics.decode(self.app, notification)
+                event = topics.decode(self.store, notification)
                 self._keys.add((event.account, event.instrument))
                 self._position = notification.id
             return sorted(self._keys)

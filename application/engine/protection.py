@@ -15,10 +15,10 @@ from typing import Any
 
 from eventsourcing.persistence import Notification
 
+from application.commands import Commands
 from application.engine import topics
 from application.engine.log import head
 from application.inputs import MonitorInput
-from application.trading import TradingApplication
 from domain.errors import DomainError
 from domain.money import sign
 from domain.positions import Position
@@ -55,17 +55,18 @@ class Protection:
 class ProtectionPolicy:
     name = "protection-policy"
 
-    def __init__(self, app: TradingApplication, protection: Protection) -> None:
-        self.app = app
+    def __init__(self, commands: Commands, protection: Protection) -> None:
+        self.commands = commands
+        self.store = commands.store
         self.protection = protection
         self.topics: Sequence[str] = (topics.POSITION_FILL_APPLIED,)
 
     def recover(self) -> int:
-        return head(self.app.recorder)
+        return head(self.store.recorder)
 
     def handle(self, notification: Notification) -> None:
         if self.protection.enabled:
-            self._protect(topics.decode(self.app, notification))
+            self._protect(topics.decode(self.store, notification))
 
     def _protect(self, event: Any) -> None:
         after: Decimal = event.quantity_after
@@ -73,12 +74,12 @@ class ProtectionPolicy:
         before = after - (event.quantity if side is Side.BUY else -event.quantity)
         if after == 0 or (before != 0 and sign(before) == sign(after)):
             return
-        position = self.app.find(Position, event.originator_id)
+        position = self.store.find(Position, event.originator_id)
         if position is None or position.monitor_ids or sign(position.quantity) != sign(after):
             return
         stop, target = self.protection.levels(after, event.price)
         try:
-            self.app.arm_monitor(
+            self.commands.monitors.arm_monitor(
                 MonitorInput(
                     instrument=position.instrument,
                     account=position.account,

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from application.commands import Commands
 from application.engine.broker import BrokerFill
 from application.engine.config import EngineConfig
 from application.engine.expiry import ExpirySweeper
@@ -34,7 +35,6 @@ from application.engine.orders import OpenOrders
 from application.engine.protection import ProtectionPolicy
 from application.engine.strategy import Strategy
 from application.inputs import QuoteInput
-from application.trading import TradingApplication
 from domain.errors import DomainError
 from domain.quotes import Quote
 
@@ -66,7 +66,7 @@ class EngineCounters:
 
 @dataclass
 class Engine:
-    app: TradingApplication
+    commands: Commands
     config: EngineConfig
     feed: QuoteFeed | None
     strategy: Strategy | None
@@ -81,7 +81,7 @@ class Engine:
 
     def __post_init__(self) -> None:
         consumers: list[LogConsumer] = [self.orders, self.protection, self.sweeper, self.broker]
-        self.followers = {c.name: LogFollower(self.app.recorder, c) for c in consumers}
+        self.followers = {c.name: LogFollower(self.commands.store.recorder, c) for c in consumers}
         self.feed_finished = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -186,11 +186,11 @@ class Engine:
 
     async def _ingest(self, batch: list[QuoteInput]) -> None:
         try:
-            await self._call(self.app.ingest_quotes, batch)
+            await self._call(self.commands.quotes.ingest_quotes, batch)
         except DomainError as error:
             log.error("quote batch refused: %s", error)
             return
-        now = self.app.clock()
+        now = self.commands.store.clock()
         quotes = [
             Quote(q.instrument, q.last, q.bid, q.ask, q.volume, q.timestamp or now) for q in batch
         ]
@@ -235,7 +235,7 @@ class Engine:
         self.counters.expired += self.sweeper.sweep()
 
     def _reconcile(self) -> None:
-        result = self.app.reconcile(self.config.reconcile_policy)
+        result = self.commands.reconciliation.reconcile(self.config.reconcile_policy)
         self.counters.reconciliations += 1
         found = result.reconciliation.mismatches
         if found:
@@ -306,10 +306,3 @@ class Engine:
         for closer in reversed(self.closers):
             closer()
         self.closers.clear()
-
-
-class EngineHost(Protocol):
-    """What `build_engine` needs of the composition root's System."""
-
-    app: TradingApplication
-    url: Any

@@ -25,9 +25,9 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 
+from application.commands import Commands
 from application.engine import topics
 from application.engine.log import head, read_log
-from application.trading import TradingApplication
 from domain.values import MonitorStatus
 
 log = logging.getLogger(__name__)
@@ -36,8 +36,9 @@ log = logging.getLogger(__name__)
 class MonitorPolicy:
     name = "monitor-policy"
 
-    def __init__(self, app: TradingApplication) -> None:
-        self.app = app
+    def __init__(self, commands: Commands) -> None:
+        self.commands = commands
+        self.store = commands.store
         self.topics: Sequence[str] = (topics.QUOTES, *topics.MONITORS)
         # instrument -> monitor id -> evaluate only quotes logged after this id
         self.active: dict[str, dict[UUID, int]] = {}
@@ -45,10 +46,10 @@ class MonitorPolicy:
 
     def recover(self) -> int:
         """Scan the Monitor events; resume at the oldest ACTIVE monitor's arming."""
-        until = head(self.app.recorder)
+        until = head(self.store.recorder)
         armed_at: dict[UUID, int] = {}
         floor: dict[UUID, int] = {}
-        for notification in read_log(self.app.recorder, topics.MONITORS, 0, until):
+        for notification in read_log(self.store.recorder, topics.MONITORS, 0, until):
             monitor_id = topics.originator(notification)
             if notification.topic == topics.MONITOR_ARMED:
                 armed_at[monitor_id] = notification.id
@@ -65,7 +66,7 @@ class MonitorPolicy:
         if topic == topics.QUOTES:
             self._on_quotes(notification)
             return
-        event = topics.decode(self.app, notification)
+        event = topics.decode(self.store, notification)
         if topic == topics.MONITOR_ARMED:
             after = max(notification.id, self._floor.pop(event.originator_id, 0))
             self.active.setdefault(event.instrument, {})[event.originator_id] = after
@@ -83,7 +84,7 @@ class MonitorPolicy:
                 del self.active[instrument]
 
     def _on_quotes(self, notification: Notification) -> None:
-        event = topics.decode(self.app, notification)
+        event = topics.decode(self.store, notification)
         for row in event.quotes:
             monitors = self.active.get(row[0])
             if not monitors:
@@ -92,7 +93,7 @@ class MonitorPolicy:
             for monitor_id, after in list(monitors.items()):
                 if notification.id <= after:
                     continue
-                result = self.app.evaluate_monitor(monitor_id, last)
+                result = self.commands.monitors.evaluate_monitor(monitor_id, last)
                 if result is not None and result.monitor.status is not MonitorStatus.ACTIVE:
                     if result.exit_order is not None:
                         log.info(

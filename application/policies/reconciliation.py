@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
+from application.commands import Commands
 from application.engine import topics
-from application.trading import TradingApplication
 from domain.reconciliation import ReconciliationRequest
 
 log = logging.getLogger(__name__)
@@ -24,18 +24,21 @@ log = logging.getLogger(__name__)
 class ReconciliationRequests:
     name = "reconciliation-requests"
 
-    def __init__(self, app: TradingApplication) -> None:
-        self.app = app
+    def __init__(self, commands: Commands) -> None:
+        self.commands = commands
+        self.store = commands.store
         self.topics: Sequence[str] = (get_topic(ReconciliationRequest.Requested),)
 
     def recover(self) -> int:
         return 0
 
     def handle(self, notification: Notification) -> None:
-        request = topics.decode(self.app, notification)
-        if self.app.clock() > request.deadline:
+        request = topics.decode(self.store, notification)
+        if self.store.clock() > request.deadline:
             return
-        result = self.app.run_requested_reconciliation(request.originator_id)
+        result = self.commands.reconciliation_requests.run_requested_reconciliation(
+            request.originator_id
+        )
         if result is not None:
             log.info(
                 "requested reconciliation %s (%s): %d mismatches",

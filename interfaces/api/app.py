@@ -5,7 +5,7 @@ built at import time."""
 from __future__ import annotations
 
 import gc
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from litestar import Litestar
@@ -23,11 +23,14 @@ from interfaces.api.schema import build_schema
 from interfaces.api.sharing import Executions
 from interfaces.api.websocket import handler_classes
 
+if TYPE_CHECKING:
+    from interfaces.composition import System
+
 GRAPHQL_PATH = "/graphql"
 log = get_logger("tradestate.api")
 
 
-def create_app(system: Any, settings: Settings) -> Litestar:
+def create_app(system: System, settings: Settings) -> Litestar:
     """The ASGI app for `system`, configured by `settings`."""
     api = Api(system, settings)
     schema = build_schema(settings)

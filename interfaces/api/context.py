@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
@@ -34,6 +34,9 @@ from interfaces.api.errors import ApiError
 from interfaces.api.events import to_event
 from interfaces.api.positions_view import PositionsView
 
+if TYPE_CHECKING:
+    from interfaces.composition import System
+
 T = TypeVar("T")
 log = get_logger("tradestate.api")
 
@@ -41,13 +44,14 @@ log = get_logger("tradestate.api")
 class Api:
     """The API's view of the system: commands, read models, log, fan-out."""
 
-    def __init__(self, system: Any, settings: Settings) -> None:
+    def __init__(self, system: System, settings: Settings) -> None:
         self.system = system
         self.settings = settings
         self.auth = Auth(settings)
-        self.app = system.app
+        self.app = system.app  # the event store: log reads, head sequence
+        self.commands = system.commands  # mutations: `api.commands.orders.record_fill`
         self.read: ReadModelQueries = system.read  # the read-model port (ADR 022)
-        self.projections = getattr(system, "projections", None)
+        self.projections = system.projections
         self.accounts: AccountQueries = self.read.accounts
         self.accounts_view = AccountsView(self.read)
         self.events = EventHub(
@@ -63,7 +67,8 @@ class Api:
         )
         self.prices: dict[str, Decimal] = {}
         self.positions = PositionsView(
-            self.read, places=lambda instrument: self.app.spec_for(instrument).places
+            self.read,
+            places=lambda instrument: self.commands.instruments.spec_for(instrument).places,
         )
         self._lanes: dict[str, anyio.CapacityLimiter] = {}
         self._commands = anyio.CapacityLimiter(settings.command_threads)

@@ -47,13 +47,15 @@ class Mutation:
         api = api_of(info)
         check_quotes(len(quotes))
         batch = [quote.to_command() for quote in quotes]
-        result = await api.command("ingest_quotes", api.app.ingest_quotes, batch)
+        result = await api.command("ingest_quotes", api.commands.quotes.ingest_quotes, batch)
         return types.IngestPayload(accepted=result.accepted, sequence=result.sequence)
 
     @write_field(description="Record a strategy's signal (PENDING).")
     async def generate_signal(self, info: Info, input: SignalInput) -> types.SignalPayload:
         api = api_of(info)
-        result = await api.command("generate_signal", api.app.generate_signal, input.to_command())
+        result = await api.command(
+            "generate_signal", api.commands.signals.generate_signal, input.to_command()
+        )
         return types.SignalPayload(
             signal=convert.signal_from(result.signal, as_of(result, result.signal)),
             sequence=result.sequence,
@@ -68,7 +70,9 @@ class Mutation:
     ) -> types.SignalPayload:
         api = api_of(info)
         signal_id = parse_id(id, "id")
-        result = await api.command("accept_signal", api.app.accept_signal, signal_id, quantity)
+        result = await api.command(
+            "accept_signal", api.commands.signals.accept_signal, signal_id, quantity
+        )
         return types.SignalPayload(
             signal=convert.signal_from(result.signal, as_of(result, result.signal)),
             sequence=result.sequence,
@@ -80,7 +84,9 @@ class Mutation:
     ) -> types.SignalPayload:
         api = api_of(info)
         signal_id = parse_id(id, "id")
-        result = await api.command("reject_signal", api.app.reject_signal, signal_id, reason)
+        result = await api.command(
+            "reject_signal", api.commands.signals.reject_signal, signal_id, reason
+        )
         return types.SignalPayload(
             signal=convert.signal_from(result.signal, as_of(result, result.signal)),
             sequence=result.sequence,
@@ -92,7 +98,9 @@ class Mutation:
     )
     async def place_order(self, info: Info, input: OrderInput) -> types.OrderPayload:
         api = api_of(info)
-        result = await api.command("place_order", api.app.place_order, input.to_command())
+        result = await api.command(
+            "place_order", api.commands.orders.place_order, input.to_command()
+        )
         return types.OrderPayload(
             order=convert.order_from(result.order, as_of(result, result.order)),
             sequence=result.sequence,
@@ -102,7 +110,7 @@ class Mutation:
     async def cancel_order(self, info: Info, id: strawberry.ID) -> types.OrderPayload:
         api = api_of(info)
         order_id = parse_id(id, "id")
-        result = await api.command("cancel_order", api.app.cancel_order, order_id)
+        result = await api.command("cancel_order", api.commands.orders.cancel_order, order_id)
         return types.OrderPayload(
             order=convert.order_from(result.order, as_of(result, result.order)),
             sequence=result.sequence,
@@ -114,7 +122,9 @@ class Mutation:
     )
     async def record_fill(self, info: Info, input: FillInput) -> types.FillPayload:
         api = api_of(info)
-        result = await api.command("record_fill", api.app.record_fill, input.to_command())
+        result = await api.command(
+            "record_fill", api.commands.orders.record_fill, input.to_command()
+        )
         position = result.position
         market = api.prices.get(position.instrument)
         return types.FillPayload(
@@ -124,7 +134,7 @@ class Mutation:
                 position,
                 as_of(result, position),
                 market,
-                api.app.spec_for(position.instrument).places,
+                api.commands.instruments.spec_for(position.instrument).places,
             ),
             sequence=result.sequence,
         )
@@ -132,7 +142,9 @@ class Mutation:
     @write_field(description="Arm a stop-loss / take-profit / trailing stop on an OPEN position.")
     async def arm_monitor(self, info: Info, input: MonitorInput) -> types.MonitorPayload:
         api = api_of(info)
-        result = await api.command("arm_monitor", api.app.arm_monitor, input.to_command())
+        result = await api.command(
+            "arm_monitor", api.commands.monitors.arm_monitor, input.to_command()
+        )
         return types.MonitorPayload(
             monitor=convert.monitor_from(result.monitor, as_of(result, result.monitor)),
             sequence=result.sequence,
@@ -142,7 +154,9 @@ class Mutation:
     async def disarm_monitor(self, info: Info, id: strawberry.ID) -> types.MonitorPayload:
         api = api_of(info)
         monitor_id = parse_id(id, "id")
-        result = await api.command("disarm_monitor", api.app.disarm_monitor, monitor_id)
+        result = await api.command(
+            "disarm_monitor", api.commands.monitors.disarm_monitor, monitor_id
+        )
         return types.MonitorPayload(
             monitor=convert.monitor_from(result.monitor, as_of(result, result.monitor)),
             sequence=result.sequence,
@@ -161,7 +175,7 @@ class Mutation:
         api = api_of(info)
         result = await api.command(
             "reconcile",
-            api.app.reconcile_anywhere,
+            api.commands.reconciliation_requests.reconcile_anywhere,
             policy.value,
             api.settings.reconcile_request_timeout_seconds,
         )

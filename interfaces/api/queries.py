@@ -79,7 +79,8 @@ class Query(AccountQuery):
             if row is None:
                 return None
             price = _prices(api, {instrument}).get(instrument)
-            return convert.position(row, price, api.app.spec_for(instrument).places)
+            places = api.commands.instruments.spec_for(instrument).places
+            return convert.position(row, price, places)
 
         return await api.query(["positions", "quotes"], check_min_sequence(min_sequence), read)
 

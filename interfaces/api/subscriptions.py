@@ -111,7 +111,7 @@ class Subscription(AccountSubscription):
             follow(api, "positions", "positions", key=_id, match=match, after=after)
         ):
             held = row["instrument"]
-            places = api.app.spec_for(held).places
+            places = api.commands.instruments.spec_for(held).places
             yield convert.position(row, api.prices.get(held), places)
 
     @subscription_field(description="A signal's new state, after the read model changed. " + RESUME)

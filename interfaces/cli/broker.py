@@ -104,7 +104,7 @@ def reconcile(
     settings = settings_from(db, config)
     system = build_system(settings)
     try:
-        result = system.app.reconcile_anywhere(
+        result = system.commands.reconciliation_requests.reconcile_anywhere(
             policy.upper(), settings.reconcile_request_timeout_seconds
         )
     except (DomainError, ValueError) as error:

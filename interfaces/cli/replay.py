@@ -6,11 +6,14 @@ import sys
 from datetime import datetime
 from enum import StrEnum
 from functools import partial
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from interfaces.cli.options import ConfigOption, DbOption, fail, settings_from
+
+if TYPE_CHECKING:
+    from interfaces.composition import System
 
 
 class Format(StrEnum):
@@ -90,7 +93,7 @@ def replay(
         system.close()
 
 
-def _rebuild(system: Any, names: list[str]) -> None:
+def _rebuild(system: System, names: list[str]) -> None:
     from infrastructure.projections.rebuild import rebuild
     from infrastructure.replay import remake_checkpoints
     from infrastructure.transparency.verify import check_log_against_tree
@@ -119,7 +122,9 @@ def _rebuild(system: Any, names: list[str]) -> None:
     typer.echo(f"checkpoints: {made} remade")
 
 
-def _time_travel(system: Any, sequence: int | None, when: datetime | None, output: Format) -> None:
+def _time_travel(
+    system: System, sequence: int | None, when: datetime | None, output: Format
+) -> None:
     import orjson
 
     from infrastructure.replay import STATE_ORDER, account_rows, sequence_at, state_rows, travel

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,6 +12,9 @@ from infrastructure.logging import configure_logging, get_logger
 from infrastructure.settings import Settings
 from interfaces.api.auth import Auth, is_loopback
 from interfaces.cli.options import ConfigOption, DbOption, fail, settings_from
+
+if TYPE_CHECKING:
+    from interfaces.composition import System
 
 log = get_logger("tradestate.serve")
 
@@ -37,16 +40,16 @@ def serve(
     from interfaces.composition import build_system
 
     try:
-        system = build_system(settings, record_specs=True)
+        system = build_system(settings, record_specs=True, trading=demo)
     except IncompatibleStore as error:
         fail(str(error))
         return
-    engine = None
+    engine = system.trading_engine
     try:
         system.projections.start()
         system.start_policies()
-        if demo:
-            engine = start_demo_engine(system, settings)
+        if engine is not None:
+            engine.start()
         run_server(system, settings)
     finally:
         if engine is not None:
@@ -71,18 +74,6 @@ def check_binding(settings: Settings) -> None:
     )
 
 
-def start_demo_engine(system: Any, settings: Settings) -> Any:
-    """The demo engine (`interfaces.engine.build_engine`), started; None without it."""
-    try:
-        from interfaces.engine import build_engine
-    except ImportError:
-        log.warning("the demo engine is not available in this build; serving without it")
-        return None
-    engine = build_engine(system, settings)
-    engine.start()
-    return engine
-
-
 def uvicorn_server(app: Any, settings: Settings) -> Any:
     """The uvicorn server for the API app, as `tradestate serve` runs it."""
     import uvicorn
@@ -105,7 +96,7 @@ def uvicorn_server(app: Any, settings: Settings) -> Any:
     )
 
 
-def run_server(system: Any, settings: Settings) -> None:
+def run_server(system: System, settings: Settings) -> None:
     from interfaces.api.app import create_app
 
     server = uvicorn_server(create_app(system, settings), settings)

@@ -24,7 +24,7 @@ def worker(
     share the work (one active runner per projection)."""
     settings = settings_from(db, config)
     try:
-        system = build_system(settings, record_specs=True)
+        system = build_system(settings, record_specs=True, trading=engine)
     except IncompatibleStore as error:
         fail(str(error))
         return
@@ -33,11 +33,8 @@ def worker(
         signal.signal(signum, lambda *_: stop.set())
     system.projections.start()
     system.start_policies()
-    runner = None
-    if engine:
-        from interfaces.engine import build_engine
-
-        runner = build_engine(system, settings)
+    runner = system.trading_engine
+    if runner is not None:
         runner.start()
     typer.echo(f"worker running on {system.url.describe()}", err=True)
     stop.wait()

@@ -21,7 +21,7 @@ from infrastructure.settings import load_settings
 from interfaces.composition import build_system
 system = build_system(load_settings())
 for i in range(5):
-    system.app.ingest_quotes([QuoteInput(instrument="XPROC", last=Decimal(i + 1))])
+    system.commands.quotes.ingest_quotes([QuoteInput(instrument="XPROC", last=Decimal(i + 1))])
 system.close()
 """
 

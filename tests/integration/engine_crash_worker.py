@@ -30,8 +30,7 @@ from domain.orders import Order
 from domain.values import OrderStatus
 from infrastructure.broker.paper import paper_fill_id
 from interfaces.composition import build_system
-from interfaces.engine import build_engine
-from tests.integration.engine_support import engine_settings
+from tests.integration.engine_support import engine_settings, started_policies
 
 
 def die() -> None:
@@ -40,8 +39,8 @@ def die() -> None:
 
 def install_crash(app: Any, monitor_id: UUID, point: str) -> None:
     exit_order_id = order_id(monitor_order_client_id(monitor_id))
-    evaluate, record_fill = app.evaluate_monitor, app.record_fill
-    stop_loss: Decimal = app.repository.get(monitor_id).stop_loss
+    evaluate, record_fill = app.monitors.evaluate_monitor, app.orders.record_fill
+    stop_loss: Decimal = app.store.repository.get(monitor_id).stop_loss
 
     def evaluate_then_maybe_die(monitor: UUID, last: Decimal) -> Any:
         if point == "before-evaluate" and monitor == monitor_id and last <= stop_loss:
@@ -57,26 +56,26 @@ def install_crash(app: Any, monitor_id: UUID, point: str) -> None:
             die()
         return result
 
-    app.evaluate_monitor = evaluate_then_maybe_die
-    app.record_fill = fill_then_maybe_die
+    app.monitors.evaluate_monitor = evaluate_then_maybe_die
+    app.orders.record_fill = fill_then_maybe_die
 
 
 def main(url: str, csv_path: str, monitor: str, point: str | None) -> int:
     logging.basicConfig(level=logging.WARNING)
     monitor_id = UUID(monitor)
     settings = engine_settings(url, quiet=True, engine_feed=f"csv:{csv_path}")
-    system = build_system(settings)
-    app = system.app
-    assert isinstance(app.repository.get(monitor_id), Monitor)
+    system = build_system(settings, trading=True)
+    app = system.commands
+    assert isinstance(app.store.repository.get(monitor_id), Monitor)
     if point:
         install_crash(app, monitor_id, point)
-    engine = build_engine(system, settings)
+    engine = started_policies(system)
     exit_order_id = order_id(monitor_order_client_id(monitor_id))
     engine.start()
     deadline = time.monotonic() + 90
     status = 3
     while time.monotonic() < deadline:
-        order = app.find(Order, exit_order_id)
+        order = app.store.find(Order, exit_order_id)
         booked = {fill["order_id"] for fill in engine.broker.book.fills(limit=100)}
         if order is not None and order.status is OrderStatus.FILLED and exit_order_id in booked:
             status = 0

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from application.engine.log import read_log
+from application.engine.runner import Engine
 from infrastructure.settings import Settings
+from interfaces.composition import System
 from tests.integration.conftest import fresh_postgres_database, fresh_sqlite_url
 
 QUIET = {
@@ -33,7 +35,7 @@ def engine_settings(url: str, **overrides: Any) -> Settings:
 
 def stored(app: Any, *topics: str) -> list[Any]:
     """The stored events of `topics` (all when none), decoded, in log order."""
-    return [app.mapper.to_domain_event(n) for n in read_log(app.recorder, topics)]
+    return [app.store.mapper.to_domain_event(n) for n in read_log(app.store.recorder, topics)]
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 20.0, step: float = 0.05) -> None:
@@ -56,3 +58,12 @@ def another_database(url: str, directory: Path) -> Iterator[str]:
 
     with fresh_postgres_database(os.environ[POSTGRES_URL_VARIABLE]) as other:
         yield other
+
+
+def started_policies(system: System) -> Engine:
+    """The system's trading engine (unstarted), with the system's policies started
+    (monitor evaluation, requested reconciliations), as `worker --engine` runs them."""
+    engine = system.trading_engine
+    assert engine is not None, "build_system(..., trading=True) builds the engine"
+    system.start_policies()
+    return engine

@@ -29,13 +29,13 @@ def expected_quantity(writers: int, count: int) -> Decimal:
 
 
 def buy_and_fill(app, client_order_id: str, fill_id: str, crash: tuple[str, int] | None, i: int):
-    order = app.place_order(
+    order = app.orders.place_order(
         OrderInput(client_order_id=client_order_id, instrument=INSTRUMENT, side="BUY",
                    quantity=QUANTITY)
     ).order  # fmt: skip
     if crash == ("placed", i):
         os.kill(os.getpid(), signal.SIGKILL)
-    app.record_fill(
+    app.orders.record_fill(
         FillInput(order_id=order.id, fill_id=fill_id, quantity=QUANTITY, price=Decimal("10.01"))
     )
     if crash == ("filled", i):
@@ -46,9 +46,9 @@ def main(url: str, name: str, count: int, crash: tuple[str, int] | None) -> None
     system = build_system(load_settings(database_url=url), check=False)
     print("WRITER-READY", flush=True)
     for i in range(count):
-        buy_and_fill(system.app, f"{name}-{i}", f"{name}-fill-{i}", crash, i)
+        buy_and_fill(system.commands, f"{name}-{i}", f"{name}-fill-{i}", crash, i)
         if i % SHARED_EVERY == 0:
-            buy_and_fill(system.app, f"shared-{i}", f"shared-fill-{i}", None, i)
+            buy_and_fill(system.commands, f"shared-{i}", f"shared-fill-{i}", None, i)
     system.close()
 
 

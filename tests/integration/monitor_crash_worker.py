@@ -30,8 +30,8 @@ from tests.integration.engine_support import engine_settings
 
 
 def install_crash(app: Any, monitor_id: UUID, point: str) -> None:
-    evaluate = app.evaluate_monitor
-    stop_loss: Decimal = app.repository.get(monitor_id).stop_loss
+    evaluate = app.monitors.evaluate_monitor
+    stop_loss: Decimal = app.store.repository.get(monitor_id).stop_loss
 
     def evaluate_then_maybe_die(monitor: UUID, last: Decimal) -> Any:
         if point == "before-evaluate" and monitor == monitor_id and last <= stop_loss:
@@ -41,21 +41,21 @@ def install_crash(app: Any, monitor_id: UUID, point: str) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
         return result
 
-    app.evaluate_monitor = evaluate_then_maybe_die
+    app.monitors.evaluate_monitor = evaluate_then_maybe_die
 
 
 def main(url: str, monitor: str, point: str | None) -> int:
     logging.basicConfig(level=logging.WARNING)
     monitor_id = UUID(monitor)
     system = build_system(engine_settings(url, quiet=True))
-    app = system.app
+    app = system.commands
     if point:
         install_crash(app, monitor_id, point)
     system.start_policies()
     deadline = time.monotonic() + 90
     status = 3
     while time.monotonic() < deadline:
-        found = app.find(Monitor, monitor_id)
+        found = app.store.find(Monitor, monitor_id)
         if found is not None and found.status is MonitorStatus.TRIGGERED:
             status = 0
             break

@@ -41,7 +41,7 @@ def system(database_url):
 
 
 def trade(app, tag, instrument, side, quantity, price, commission="0", account="default"):
-    order = app.place_order(
+    order = app.orders.place_order(
         OrderInput(
             client_order_id=tag,
             account=account,
@@ -50,7 +50,7 @@ def trade(app, tag, instrument, side, quantity, price, commission="0", account="
             quantity=D(quantity),
         )
     ).order
-    return app.record_fill(
+    return app.orders.record_fill(
         FillInput(
             order_id=order.id,
             fill_id=tag,
@@ -90,13 +90,13 @@ def totals(system, account="default"):
 
 
 def test_totals_per_currency_follow_fills_and_quotes_by_the_specs_in_force(system):
-    app = system.app
+    app = system.commands
     trade(app, "es1", "ESZ6", "BUY", "2", "5000.25", "4.5")  # 2 contracts x 50
     trade(app, "es2", "ESZ6", "SELL", "1", "5010.50", "2.25")  # realizes 10.25 x 50
     trade(app, "jp1", "7203.T", "BUY", "300", "2501", "333.5")  # JPY: 334 commission booked
     trade(app, "x1", "XYZ", "BUY", "3", "1.000000001")  # no spec: 8 dp
     trade(app, "x2", "XYZ", "SELL", "3", "1.000000016")
-    app.ingest_quotes([QuoteInput("ESZ6", D("5020")), QuoteInput("7203.T", D("2490"))])
+    app.quotes.ingest_quotes([QuoteInput("ESZ6", D("5020")), QuoteInput("7203.T", D("2490"))])
     settle(system)
     found = totals(system)
     usd, jpy, none = found["USD"], found["JPY"], found[None]
@@ -113,61 +113,65 @@ def test_totals_per_currency_follow_fills_and_quotes_by_the_specs_in_force(syste
 
 
 def test_a_rebuild_writes_identical_rows_and_bars(system):
-    app = system.app
+    app = system.commands
     for n in range(12):
         side = "BUY" if n % 3 else "SELL"
         trade(app, f"t{n}", "AAPL", side, "3", f"{100 + n}.37", "0.5", account=f"acct{n % 2}")
-        app.ingest_quotes([QuoteInput("AAPL", D(f"{101 + n}.11"))])
+        app.quotes.ingest_quotes([QuoteInput("AAPL", D(f"{101 + n}.11"))])
     settle(system)
     before = rows_of(system)
     assert len(before["accounts"]) == 2 and before["pnl_bars"]
     for bar in before["pnl_bars"]:
         assert bar["low"] <= min(bar["open"], bar["close"]) <= bar["high"]
-    rebuild(system.engine, app.recorder, app.mapper, ["accounts"])
+    rebuild(system.engine, app.store.recorder, app.store.mapper, ["accounts"])
     with system.engine.connect() as connection:
         assert active_slot(connection, "accounts") != "a"
     assert rows_of(system) == before
 
 
 def test_off_increment_orders_fills_and_quotes_are_refused_and_append_nothing(system):
-    app = system.app
-    order = app.place_order(
+    app = system.commands
+    order = app.orders.place_order(
         OrderInput(client_order_id="o", instrument="ESZ6", side="BUY", quantity=D(1))
     ).order
-    head = app.head_sequence()
+    head = app.store.head_sequence()
     with pytest.raises(BadInput) as refused:
-        app.record_fill(FillInput(order_id=order.id, fill_id="f", quantity=D(1), price=D("5000.1")))
+        app.orders.record_fill(
+            FillInput(order_id=order.id, fill_id="f", quantity=D(1), price=D("5000.1"))
+        )
     assert refused.value.field == "price" and "0.25" in refused.value.message
     with pytest.raises(BadInput) as refused:
-        app.place_order(
+        app.orders.place_order(
             OrderInput(client_order_id="j", instrument="7203.T", side="BUY", quantity=D(150))
         )
     assert refused.value.field == "quantity"
     with pytest.raises(BadInput) as refused:
-        app.ingest_quotes([QuoteInput("AAPL", D("1.5")), QuoteInput("AAPL", D("1.505"))])
+        app.quotes.ingest_quotes([QuoteInput("AAPL", D("1.5")), QuoteInput("AAPL", D("1.505"))])
     assert refused.value.field == "quotes[1].last"
-    assert app.head_sequence() == head
+    assert app.store.head_sequence() == head
 
 
 def test_replay_until_a_sequence_shows_the_accounts_then(system):
-    app = system.app
+    app = system.commands
     trade(app, "a1", "AAPL", "BUY", "2", "10.50", "1")
-    middle = app.head_sequence()
+    middle = app.store.head_sequence()
     trade(app, "a2", "AAPL", "SELL", "2", "11.25", "1")
-    state = state_at(app.recorder, app.mapper, middle)
+    state = state_at(app.store.recorder, app.store.mapper, middle)
     assert [(a["account"], a["realized_pnl"]) for a in state["accounts"]] == [("default", D(-1))]
 
 
 def test_kept_answers_last_until_the_accounts_read_model_moves(system):
     from interfaces.api.accounts_view import AccountsView
 
-    app, view, computed = system.app, AccountsView(system.read), []
+    app, view, computed = system.commands, AccountsView(system.read), []
 
     def realized():
         computed.append(1)
         return [SimpleNamespace(pnl=row["realized_pnl"]) for row in totals(system).values()]
 
-    runner = ProjectionRunner(AccountsProjection, system.engine, app.recorder, app.mapper)
+    runner = ProjectionRunner(
+        AccountsProjection, system.engine, app.store.recorder, app.store.mapper
+    )
     trade(app, "v1", "AAPL", "BUY", "2", "10.50", "1")
     runner.catch_up()
     first = view.answer("k", realized)
@@ -184,8 +188,10 @@ def test_kept_answers_drop_only_for_accounts_whose_rows_changed(system):
     holds, drops them; a rebuild drops every answer."""
     from interfaces.api.accounts_view import AccountsView
 
-    app, view, computed = system.app, AccountsView(system.read), []
-    runner = ProjectionRunner(AccountsProjection, system.engine, app.recorder, app.mapper)
+    app, view, computed = system.commands, AccountsView(system.read), []
+    runner = ProjectionRunner(
+        AccountsProjection, system.engine, app.store.recorder, app.store.mapper
+    )
 
     def realized(account):
         def compute():
@@ -210,14 +216,14 @@ def test_kept_answers_drop_only_for_accounts_whose_rows_changed(system):
     assert [a.pnl for a in first] == [D(-1)] and [a.pnl for a in every] == [D(-1), D(-1)]
     assert computed == ["a1", "every"]
 
-    app.ingest_quotes([QuoteInput("UNHELD", D("5"))])
+    app.quotes.ingest_quotes([QuoteInput("UNHELD", D("5"))])
     trade(app, "p3", "MSFT", "SELL", "1", "21", "0", account="a2")
     runner.catch_up()
     assert realized("a1") is first and len(computed) == 2  # kept: a1's rows did not move
     assert [a.pnl for a in view.answer("all", everyone)] == [D(-1), D(0)]  # a2 moved
     assert computed == ["a1", "every", "every"]
 
-    app.ingest_quotes([QuoteInput("AAPL", D("11"))])  # a1 holds AAPL: unrealized moves
+    app.quotes.ingest_quotes([QuoteInput("AAPL", D("11"))])  # a1 holds AAPL: unrealized moves
     runner.catch_up()
     assert [a.unrealized for a in realized("a1")] == [D(1)] and computed[-1] == "a1"
     kept = realized("a1")
@@ -227,19 +233,19 @@ def test_kept_answers_drop_only_for_accounts_whose_rows_changed(system):
     assert realized("a1") is not kept
 
     kept = realized("a1")
-    rebuild(system.engine, app.recorder, app.mapper, ["accounts"])
+    rebuild(system.engine, app.store.recorder, app.store.mapper, ["accounts"])
     assert realized("a1") is not kept and [a.pnl for a in realized("a1")] == [D("-0.5")]
 
 
 def test_runners_resuming_between_events_book_what_one_runner_books(system):
     """Each event applied by a fresh runner (empty row cache): every working row the
     projection needs next batch must be in its tables, not only in memory."""
-    app = system.app
-    args = (AccountsProjection, system.engine, app.recorder, app.mapper)
+    app = system.commands
+    args = (AccountsProjection, system.engine, app.store.recorder, app.store.mapper)
     steps = [
-        lambda: app.ingest_quotes([QuoteInput("AAPL", D("10.40"))]),
+        lambda: app.quotes.ingest_quotes([QuoteInput("AAPL", D("10.40"))]),
         lambda: trade(app, "r1", "AAPL", "BUY", "3", "10.50", "0.5"),
-        lambda: app.ingest_quotes([QuoteInput("AAPL", D("10.70"))]),
+        lambda: app.quotes.ingest_quotes([QuoteInput("AAPL", D("10.70"))]),
         lambda: trade(app, "r2", "AAPL", "SELL", "1", "10.90", "0.5"),
         lambda: trade(app, "r3", "ESZ6", "BUY", "1", "5000", "1"),
     ]

@@ -27,11 +27,11 @@ def two(database_url):
 
 
 def trade(app, n: int, instrument: str, side: str, quantity: int) -> None:
-    order = app.place_order(
+    order = app.orders.place_order(
         OrderInput(client_order_id=f"w{n}", instrument=instrument, side=side,
                    quantity=D(quantity))
     ).order  # fmt: skip
-    app.record_fill(
+    app.orders.record_fill(
         FillInput(order_id=order.id, fill_id=f"wf{n}", quantity=D(quantity), price=D("10"))
     )
 
@@ -59,8 +59,8 @@ def test_rows_another_process_committed_reach_this_ones_listeners(two):
     for n, (instrument, side, quantity) in enumerate(
         [("WA", "BUY", 5), ("WB", "SELL", 2), ("WA", "SELL", 3), ("WC", "BUY", 1)]
     ):
-        trade(worker.app, n, instrument, side, quantity)
-    worker.app.ingest_quotes([QuoteInput(instrument="WA", last=D("11"))])
+        trade(worker.commands, n, instrument, side, quantity)
+    worker.commands.quotes.ingest_quotes([QuoteInput(instrument="WA", last=D("11"))])
 
     def arrived() -> bool:
         positions, quotes = latest(seen, "positions"), latest(seen, "quotes")
@@ -84,7 +84,7 @@ def test_a_listener_sees_every_change_whichever_process_applies_it(two):
     server.projections.watch(lambda name: name == "positions")
     server.projections.start()
     for n in range(12):
-        app = worker.app if n % 2 else server.app
+        app = worker.commands if n % 2 else server.commands
         trade(app, n, f"X{n % 3}", "BUY", 1)
     eventually(lambda: {k: r["quantity"] for k, r in latest(seen, "positions").items()}
                == {"X0": 4, "X1": 4, "X2": 4})  # fmt: skip
@@ -102,7 +102,7 @@ def test_a_process_that_applies_its_own_projections_reads_no_rows_again(two):
     server.projections.start()
     time.sleep(0.3)
     for n in range(5):
-        trade(server.app, n, "SELF", "BUY", 1)
+        trade(server.commands, n, "SELF", "BUY", 1)
     eventually(lambda: latest(seen, "positions").get("SELF", {}).get("quantity") == 5)
     watcher.step()
     assert calls == []  # every range was covered by the local runner's own publishing
@@ -121,7 +121,7 @@ def test_a_floor_publishes_every_row_past_it_when_watching_starts_afresh(two):
     server.projections.add_listener(seen.append)
     server.projections.watch(lambda name: listening["on"] and name in ("positions", "trades"))
     watcher = server.projections.watcher
-    trade(worker.app, 0, "FL", "BUY", 1)
+    trade(worker.commands, 0, "FL", "BUY", 1)
     head = worker.app.recorder.max_notification_id()
     eventually(lambda: all((p or 0) >= head for *_, p in watcher.read.version(["trades"])))
     watcher.step()  # nobody listens: nothing read, nothing published
@@ -129,7 +129,7 @@ def test_a_floor_publishes_every_row_past_it_when_watching_starts_afresh(two):
     listening["on"] = True
     server.projections.watch_from("trades", (slot, generation), floor)
     for n in (1, 2):
-        trade(worker.app, n, "FL", "BUY", 1)
+        trade(worker.commands, n, "FL", "BUY", 1)
     head = worker.app.recorder.max_notification_id()
     eventually(lambda: all((p or 0) >= head for *_, p in watcher.read.version(["trades"])))
     watcher.step()

@@ -37,7 +37,7 @@ State = dict[str, list[dict]]
 @pytest.fixture
 def system(database_url: str) -> Iterator[System]:
     system = build_system(load_settings(database_url=database_url))
-    run_workload(system.app, rounds=40)
+    run_workload(system.commands, rounds=40)
     yield system
     system.close()
 

@@ -43,7 +43,7 @@ def grow_to(url: str, events: int) -> None:
     """Append copies of a real 20-quote event, each its own aggregate, until `events`."""
     system = build_system(load_settings(database_url=url))
     quotes = [QuoteInput(f"SYM{i:02d}", D("101.25") + i, volume=D(1000 + i)) for i in range(20)]
-    system.app.ingest_quotes(quotes)
+    system.commands.quotes.ingest_quotes(quotes)
     [model] = system.app.recorder.select_notifications(1, 1)
     head = system.app.recorder.max_notification_id()
     while head < events:

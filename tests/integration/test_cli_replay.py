@@ -62,27 +62,31 @@ def populated_store(url: str) -> Store:
     apart, with every projection caught up."""
     clock = Clock()
     system = build_system(load_settings(database_url=url), clock=clock, broker=Broker())
-    app = system.app
-    order = app.place_order(
+    app = system.commands
+    order = app.orders.place_order(
         OrderInput(client_order_id="c1", instrument="ACME", side="BUY", quantity=D(10))
     ).order
     clock.now = T0 + timedelta(minutes=1)
-    first = app.record_fill(FillInput(order_id=order.id, fill_id="f1", quantity=D(4), price=D(100)))
-    after_first_fill = app.head_sequence()
+    first = app.orders.record_fill(
+        FillInput(order_id=order.id, fill_id="f1", quantity=D(4), price=D(100))
+    )
+    after_first_fill = app.store.head_sequence()
     time.sleep(0.01)  # event timestamps are the wall clock's, not the app clock's
     between = datetime.now(UTC)
     time.sleep(0.01)
     clock.now = T0 + timedelta(minutes=2)
     signal = SignalInput(strategy="ma", instrument="ACME", side="BUY", strength=D("0.7"))
-    app.generate_signal(signal)
+    app.signals.generate_signal(signal)
     clock.now = T0 + timedelta(minutes=3)
-    app.arm_monitor(MonitorInput(instrument="ACME", stop_loss=D(90)))
+    app.monitors.arm_monitor(MonitorInput(instrument="ACME", stop_loss=D(90)))
     clock.now = T0 + timedelta(minutes=4)
-    app.record_fill(FillInput(order_id=order.id, fill_id="f2", quantity=D(6), price=D(110)))
-    app.ingest_quotes([QuoteInput(instrument="ACME", last=D("111.5"), bid=D(111), ask=D(112))])
+    app.orders.record_fill(FillInput(order_id=order.id, fill_id="f2", quantity=D(6), price=D(110)))
+    app.quotes.ingest_quotes(
+        [QuoteInput(instrument="ACME", last=D("111.5"), bid=D(111), ask=D(112))]
+    )
     clock.now = T0 + timedelta(minutes=5)
-    app.reconcile()
-    head = app.head_sequence()
+    app.reconciliation.reconcile()
+    head = app.store.head_sequence()
     system.projections.start()
     assert system.projections.wait_for_blocking(system.projections.names, head, 10)
     system.close()

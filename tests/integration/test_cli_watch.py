@@ -167,7 +167,7 @@ def test_watch_on_a_real_server_survives_a_restart_losing_nothing(database_url):
         assert watcher.stdout is not None
         seen = [json.loads(watcher.stdout.readline()) for _ in range(store.head)]
     system = build_system(load_settings(database_url=store.url))
-    system.app.ingest_quotes([QuoteInput(instrument="ACME", last=D(120))])
+    system.commands.quotes.ingest_quotes([QuoteInput(instrument="ACME", last=D(120))])
     system.close()
     with serving(store.url, port):
         out, err = watcher.communicate(timeout=60)

@@ -18,19 +18,19 @@ def systems(database_url):
     """Two systems on one database: each has its own aggregate cache, as two processes."""
     first = build_system(load_settings(database_url=database_url))
     second = build_system(load_settings(database_url=database_url), migrate=False)
-    yield first.app, second.app
+    yield first.commands, second.commands
     second.close()
     first.close()
 
 
 def place(app, cid, qty="10", instrument="ACME"):
-    return app.place_order(
+    return app.orders.place_order(
         OrderInput(client_order_id=cid, instrument=instrument, side="BUY", quantity=D(qty))
     ).order
 
 
 def fill(app, order_id, fid, qty, price="100"):
-    return app.record_fill(
+    return app.orders.record_fill(
         FillInput(order_id=order_id, fill_id=fid, quantity=D(qty), price=D(price))
     )
 
@@ -41,17 +41,17 @@ def test_a_fill_on_a_position_another_process_moved_nets_exactly(systems):
     fill(b, place(b, "b1").id, "fb1", "2")
     result = fill(a, place(a, "a2").id, "fa2", "3")
     assert result.position.quantity == D(6)
-    assert b.position("default", "ACME").quantity == D(6)
+    assert b.orders.position("default", "ACME").quantity == D(6)
 
 
 def test_a_fill_on_an_order_another_process_filled_sees_its_fills(systems):
     a, b = systems
     order = place(a, "o1")  # a caches the order with 10 remaining
     fill(b, order.id, "fb", "4")
-    head = a.head_sequence()
+    head = a.store.head_sequence()
     with pytest.raises(BadInput):
         fill(a, order.id, "fa-over", "10")  # fine on a's stale copy, not on the store
-    assert a.head_sequence() == head
+    assert a.store.head_sequence() == head
     result = fill(a, order.id, "fa", "6")
     assert result.order.status is OrderStatus.FILLED
     assert result.position.quantity == D(10)
@@ -61,12 +61,12 @@ def test_a_fill_completing_a_signal_order_executes_the_signal_another_process_ac
     systems,
 ):
     a, b = systems
-    signal = a.generate_signal(
+    signal = a.signals.generate_signal(
         SignalInput(strategy="s", instrument="ACME", side="BUY", strength=D("0.5"))
     ).signal  # a caches the signal as PENDING
-    order = b.accept_signal(signal.id, D(3)).order
+    order = b.signals.accept_signal(signal.id, D(3)).order
     fill(a, order.id, "f1", "3")
-    assert b.load(type(signal), signal.id).status is SignalStatus.EXECUTED
+    assert b.store.load(type(signal), signal.id).status is SignalStatus.EXECUTED
 
 
 def test_a_refused_fill_leaves_the_cached_order_and_position_as_stored(systems):
@@ -97,9 +97,9 @@ def test_recording_the_fill_that_completed_its_order_again_returns_the_first_res
     a, b = systems
     order = place(a, "o1", qty="4")
     first = fill(a, order.id, "f1", "4")
-    head = a.head_sequence()
+    head = a.store.head_sequence()
     for app in (a, b):
         again = fill(app, order.id, "f1", "4")
         assert not again.appended and again.fill.id == first.fill.id
         assert again.position.quantity == D(4)
-    assert a.head_sequence() == head
+    assert a.store.head_sequence() == head

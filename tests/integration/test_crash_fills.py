@@ -61,10 +61,12 @@ def test_writers_and_workers_killed_mid_burst_end_with_the_exact_sum(database_ur
     finally:
         system.close()
     with caught_up(database_url) as system:
-        app = system.app
-        app.repository.cache.clear()
+        app = system.commands
+        app.store.repository.cache.clear()
         expected = expected_quantity(len(CRASHES), COUNT)
-        assert app.repository.get(Position.create_id("default", INSTRUMENT)).quantity == expected
+        assert (
+            app.store.repository.get(Position.create_id("default", INSTRUMENT)).quantity == expected
+        )
         assert system.read.position("default", INSTRUMENT)["quantity"] == expected
         fill_ids = [e.fill_id for e in stored(app, get_topic(Fill.Recorded))]
         shared = len(range(0, COUNT, SHARED_EVERY))

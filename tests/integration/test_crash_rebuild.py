@@ -66,9 +66,9 @@ def test_a_rebuild_killed_midway_is_redone_and_equals_a_fresh_replay(
     crash_counts = CrashCounts(request.node.name)
     system = build_system(load_settings(database_url=database_url))
     try:
-        run_workload(system.app, rounds=30)
+        run_workload(system.commands, rounds=30)
         with projection_worker(database_url) as worker:
-            with writing_in_background(system.app, seed=5, rounds=10, tag="during-crash"):
+            with writing_in_background(system.commands, seed=5, rounds=10, tag="during-crash"):
                 crashed = spawn(
                     "tests.integration.rebuild_crash_worker",
                     database_url,
@@ -79,7 +79,7 @@ def test_a_rebuild_killed_midway_is_redone_and_equals_a_fresh_replay(
                 assert crashed.wait(timeout=120) == -9, "the rebuild was not killed midway"
                 crash_counts.fault()
             check_state_after_the_kill(system, killed, point)
-            with writing_in_background(system.app, seed=6, rounds=10, tag="during-redo"):
+            with writing_in_background(system.commands, seed=6, rounds=10, tag="during-redo"):
                 redo = tradestate("replay", "--rebuild", "--db", database_url)
                 assert redo.returncode == 0, redo.stderr
             sigkill(worker)

@@ -44,10 +44,10 @@ def falling_quotes(path: Path) -> Path:
 
 def long_with_stop(url: str) -> tuple:
     system = build_system(engine_settings(url, quiet=True))
-    app = system.app
-    order = app.place_order(OrderInput("setup-buy", "AAPL", "BUY", Decimal(10))).order
-    app.record_fill(FillInput(order.id, "setup-fill", Decimal(10), Decimal(100)))
-    monitor = app.arm_monitor(MonitorInput("AAPL", stop_loss=Decimal(95))).monitor
+    app = system.commands
+    order = app.orders.place_order(OrderInput("setup-buy", "AAPL", "BUY", Decimal(10))).order
+    app.orders.record_fill(FillInput(order.id, "setup-fill", Decimal(10), Decimal(100)))
+    monitor = app.monitors.arm_monitor(MonitorInput("AAPL", stop_loss=Decimal(95))).monitor
     system.close()
     return monitor.id
 
@@ -70,7 +70,7 @@ def test_a_stop_fires_once_across_a_kill_and_restart(database_url, tmp_path, poi
 
     system = build_system(engine_settings(database_url, quiet=True))
     try:
-        app = system.app
+        app = system.commands
         exit_id = order_id(monitor_order_client_id(monitor_id))
         triggered = stored(app, get_topic(Monitor.Triggered))
         placed = [e for e in stored(app, get_topic(Order.Placed)) if e.originator_id == exit_id]
@@ -78,9 +78,9 @@ def test_a_stop_fires_once_across_a_kill_and_restart(database_url, tmp_path, poi
         assert [e.originator_id for e in triggered] == [monitor_id]
         assert len(placed) == 1 and len(fills) == 1
         assert triggered[0].price <= Decimal(95)
-        assert app.repository.get(monitor_id).status is MonitorStatus.TRIGGERED
-        assert app.repository.get(exit_id).status is OrderStatus.FILLED
-        assert app.position("default", "AAPL").quantity == 0
+        assert app.store.repository.get(monitor_id).status is MonitorStatus.TRIGGERED
+        assert app.store.repository.get(exit_id).status is OrderStatus.FILLED
+        assert app.orders.position("default", "AAPL").quantity == 0
         book = PaperBook.at(database_url)
         try:
             with book.engine.connect() as connection:

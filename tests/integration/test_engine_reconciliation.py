@@ -21,8 +21,7 @@ from domain.reconciliation import Reconciliation
 from domain.values import OrderStatus
 from interfaces.cli import broker as broker_cli
 from interfaces.composition import build_system
-from interfaces.engine import build_engine
-from tests.integration.engine_support import engine_settings, stored, wait_until
+from tests.integration.engine_support import engine_settings, started_policies, stored, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,12 +46,12 @@ def test_a_hand_made_broker_trade_is_found_and_auto_corrected(database_url, tmp_
     settings = engine_settings(
         database_url, quiet=True, engine_feed=f"csv:{quotes(tmp_path / 'q.csv')}"
     )
-    system = build_system(settings)
-    app = system.app
-    order = app.place_order(OrderInput("manual-1", "AAPL", "BUY", Decimal(10))).order
-    engine = build_engine(system, settings)
+    system = build_system(settings, trading=True)
+    app = system.commands
+    order = app.orders.place_order(OrderInput("manual-1", "AAPL", "BUY", Decimal(10))).order
+    engine = started_policies(system)
     engine.start()
-    wait_until(lambda: app.repository.get(order.id).status is OrderStatus.FILLED)
+    wait_until(lambda: app.store.repository.get(order.id).status is OrderStatus.FILLED)
     engine.stop()
     engine.close()
     system.close()
@@ -71,9 +70,9 @@ def test_a_hand_made_broker_trade_is_found_and_auto_corrected(database_url, tmp_
     settings = engine_settings(
         database_url, quiet=True, reconcile_interval_seconds=0.2, reconcile_policy="AUTO_CORRECT"
     )
-    system = build_system(settings)
-    app = system.app
-    engine = build_engine(system, settings)
+    system = build_system(settings, trading=True)
+    app = system.commands
+    engine = started_policies(system)
     try:
         engine.start()
         wait_until(lambda: bool(stored(app, get_topic(Position.Adjusted))))
@@ -87,8 +86,8 @@ def test_a_hand_made_broker_trade_is_found_and_auto_corrected(database_url, tmp_
         [adjusted] = stored(app, get_topic(Position.Adjusted))
         assert adjusted.quantity_before == Decimal(10) and adjusted.quantity_after == Decimal(7)
         assert adjusted.reason == "reconciliation"
-        assert app.position("default", "AAPL").quantity == Decimal(7)
-        assert app.reconcile("ALERT").reconciliation.mismatches == []
+        assert app.orders.position("default", "AAPL").quantity == Decimal(7)
+        assert app.reconciliation.reconcile("ALERT").reconciliation.mismatches == []
         assert len(stored(app, get_topic(Order.Placed))) == 1
     finally:
         engine.stop()

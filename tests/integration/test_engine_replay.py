@@ -9,8 +9,12 @@ from application.engine.log import read_log
 from application.event_names import event_type
 from domain.signals import Signal
 from interfaces.composition import build_system
-from interfaces.engine import build_engine
-from tests.integration.engine_support import another_database, engine_settings, wait_until
+from tests.integration.engine_support import (
+    another_database,
+    engine_settings,
+    started_policies,
+    wait_until,
+)
 
 # Limits that never bind, so no decision depends on how far the broker has got.
 SETTINGS = {
@@ -29,9 +33,9 @@ KEPT_ORDER = ("client_order_id",)
 
 def replay(url: str) -> list[tuple]:
     settings = engine_settings(url, **SETTINGS)
-    system = build_system(settings)
-    engine = build_engine(system, settings)
-    app = system.app
+    system = build_system(settings, trading=True)
+    engine = started_policies(system)
+    app = system.commands
     try:
         engine.start()
         wait_until(engine.feed_finished.is_set)
@@ -41,12 +45,12 @@ def replay(url: str) -> list[tuple]:
         def settled() -> bool:
             """The broker has seen every quote and order event (the last order may stay
             open: no quote follows it)."""
-            relevant = list(read_log(app.recorder, engine.broker.topics))
+            relevant = list(read_log(app.store.recorder, engine.broker.topics))
             return broker.position is not None and broker.position >= relevant[-1].id
 
         wait_until(settled)
         engine.stop()
-        events = [app.mapper.to_domain_event(n) for n in read_log(app.recorder, ())]
+        events = [app.store.mapper.to_domain_event(n) for n in read_log(app.store.recorder, ())]
         signal_numbers: dict = {}
         for event in events:
             if isinstance(event, Signal.Generated):

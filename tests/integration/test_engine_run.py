@@ -15,8 +15,7 @@ from domain.positions import Position
 from domain.signals import Signal
 from domain.values import OrderStatus, Side, SignalStatus
 from interfaces.composition import build_system
-from interfaces.engine import build_engine
-from tests.integration.engine_support import engine_settings, stored
+from tests.integration.engine_support import engine_settings, started_policies, stored
 
 DECIDED = {SignalStatus.ACCEPTED, SignalStatus.EXECUTED, SignalStatus.REJECTED}
 
@@ -28,13 +27,13 @@ def test_a_seeded_engine_trades_and_everything_agrees(database_url):
         engine_signal_cooldown_seconds=0.5,
         reconcile_interval_seconds=0.5,
     )
-    system = build_system(settings)
-    engine = build_engine(system, settings)
+    system = build_system(settings, trading=True)
+    engine = started_policies(system)
     try:
         engine.start()
         time.sleep(3.0)
         engine.stop()
-        app = system.app
+        app = system.commands
 
         generated = stored(app, get_topic(Signal.Generated))
         placed = stored(app, get_topic(Order.Placed))
@@ -44,10 +43,10 @@ def test_a_seeded_engine_trades_and_everything_agrees(database_url):
         assert stored(app, get_topic(Signal.Rejected)) or len(generated) == len(placed)
 
         for event in generated:
-            signal = app.repository.get(event.originator_id)
+            signal = app.store.repository.get(event.originator_id)
             assert signal.status in DECIDED  # a clean stop leaves no signal half-handled
             if signal.status in (SignalStatus.ACCEPTED, SignalStatus.EXECUTED):
-                order = app.repository.get(order_id(signal_order_client_id(signal.id)))
+                order = app.store.repository.get(order_id(signal_order_client_id(signal.id)))
                 assert order.signal_id == signal.id and order.quantity == Decimal(10)
                 assert (order.status is OrderStatus.FILLED) == (
                     signal.status is SignalStatus.EXECUTED
@@ -59,12 +58,12 @@ def test_a_seeded_engine_trades_and_everything_agrees(database_url):
             filled_by_order[fill.order_id] += fill.quantity
             net[fill.originator_id] += fill.quantity if fill.side == Side.BUY else -fill.quantity
         for event in placed:
-            order = app.repository.get(event.originator_id)
+            order = app.store.repository.get(event.originator_id)
             assert order.filled_quantity == filled_by_order[order.id]
 
         book = engine.broker.positions()
         for position_id, quantity in net.items():
-            position = app.repository.get(position_id)
+            position = app.store.repository.get(position_id)
             assert position.quantity == quantity
             assert book.get((position.account, position.instrument), Decimal(0)) == quantity
         assert stored(app, get_topic(Position.Adjusted)) == []

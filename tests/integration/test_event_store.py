@@ -30,12 +30,12 @@ def system(database_url):
 
 @pytest.mark.parametrize("rows", [WORKED_EXAMPLE, SHORT_FIRST_FRACTIONAL], ids=["worked", "short"])
 def test_fills_net_into_the_position_as_the_spec_table_says(system, rows):
-    app = system.app
+    app = system.commands
     for i, (side, qty, price, commission, q, a, r) in enumerate(rows):
-        order = app.place_order(
+        order = app.orders.place_order(
             OrderInput(client_order_id=f"o{i}", instrument="ACME", side=side, quantity=D(qty))
         ).order
-        app.record_fill(
+        app.orders.record_fill(
             FillInput(
                 order_id=order.id,
                 fill_id=f"f{i}",
@@ -44,8 +44,8 @@ def test_fills_net_into_the_position_as_the_spec_table_says(system, rows):
                 commission=D(commission),
             )
         )
-        app.repository.cache.clear() if app.repository.cache else None
-        position = app.position("default", "ACME")
+        app.store.repository.cache.clear() if app.store.repository.cache else None
+        position = app.orders.position("default", "ACME")
         assert (position.quantity, position.average_price, position.realized_pnl) == (
             D(q),
             None if a is None else D(a),
@@ -55,19 +55,19 @@ def test_fills_net_into_the_position_as_the_spec_table_says(system, rows):
 
 
 def test_sequence_of_a_command_is_its_last_notification(system):
-    app = system.app
-    order = app.place_order(
+    app = system.commands
+    order = app.orders.place_order(
         OrderInput(client_order_id="x", instrument="A", side="BUY", quantity=D(1))
     )
-    result = app.record_fill(
+    result = app.orders.record_fill(
         FillInput(order_id=order.order.id, fill_id="fx", quantity=D(1), price=D(1))
     )
-    assert result.sequence == app.head_sequence() == order.sequence + 4  # Opened, 3 changes
+    assert result.sequence == app.store.head_sequence() == order.sequence + 4  # Opened, 3 changes
 
 
 @pytest.mark.parametrize("statement", ["UPDATE {t} SET topic = 'x'", "DELETE FROM {t}"])
 def test_stored_events_refuse_update_and_delete(system, statement):
-    system.app.ingest_quotes([QuoteInput("ACME", D(1))])
+    system.commands.quotes.ingest_quotes([QuoteInput("ACME", D(1))])
     with pytest.raises(Exception, match="append-only"), system.engine.begin() as connection:
         connection.execute(text(statement.format(t=events_table(system.url))))
     with system.engine.connect() as connection:
@@ -76,29 +76,31 @@ def test_stored_events_refuse_update_and_delete(system, statement):
 
 
 def test_long_streams_load_from_a_snapshot(system):
-    app = system.app
-    order = app.place_order(
+    app = system.commands
+    order = app.orders.place_order(
         OrderInput(client_order_id="big", instrument="ACME", side="BUY", quantity=D(1000))
     ).order
     for i in range(450):
-        app.record_fill(FillInput(order_id=order.id, fill_id=f"s{i}", quantity=D(1), price=D(1)))
-    position_id = app.position("default", "ACME").id
-    snapshots = list(app.snapshots.get(position_id, desc=True, limit=1))
+        app.orders.record_fill(
+            FillInput(order_id=order.id, fill_id=f"s{i}", quantity=D(1), price=D(1))
+        )
+    position_id = app.orders.position("default", "ACME").id
+    snapshots = list(app.store.snapshots.get(position_id, desc=True, limit=1))
     assert snapshots and snapshots[0].originator_version >= 400
-    events_after = list(app.events.get(position_id, gt=snapshots[0].originator_version))
+    events_after = list(app.store.events.get(position_id, gt=snapshots[0].originator_version))
     assert len(events_after) < 200
-    app.repository.cache.clear()
-    assert app.repository.get(position_id).quantity == D(450)
+    app.store.repository.cache.clear()
+    assert app.store.repository.get(position_id).quantity == D(450)
 
 
 def test_quote_ingest_costs_the_same_at_the_end_as_at_the_start(system):
-    app = system.app
+    app = system.commands
     batch = [QuoteInput("ACME", D("100.25"), bid=D(100), ask=D("100.5"))] * 1000
 
     def timed(rounds):
         started = time.perf_counter()
         for _ in range(rounds):
-            app.ingest_quotes(batch)
+            app.quotes.ingest_quotes(batch)
         return (time.perf_counter() - started) / rounds
 
     first = timed(10)

@@ -29,18 +29,18 @@ def scan(recorder, originator_id, after=0, topics=()):
 
 
 def test_an_aggregates_notifications_equal_a_scan_with_after_limit_and_types(system):
-    app = system.app
+    app = system.commands
     orders = []
     for i in range(12):  # interleaved aggregates: orders, fills, one position
-        order = app.place_order(
+        order = app.orders.place_order(
             OrderInput(client_order_id=f"o{i}", instrument="IDX", side="BUY", quantity=D(2))
         ).order
         orders.append(order.id)
-        app.record_fill(
+        app.orders.record_fill(
             FillInput(order_id=order.id, fill_id=f"f{i}", quantity=D(1), price=D("10.5"))
         )
-    position = app.position("default", "IDX").id
-    recorder = app.recorder
+    position = app.orders.position("default", "IDX").id
+    recorder = app.store.recorder
 
     def indexed(originator_id, **kw):
         found = aggregate_notifications(recorder, originator_id, **kw)

@@ -28,12 +28,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def long_with_stop_and_crossing_quotes(url: str):
     system = build_system(engine_settings(url, quiet=True))
-    app = system.app
-    order = app.place_order(OrderInput("setup-buy", "AAPL", "BUY", Decimal(10))).order
-    app.record_fill(FillInput(order.id, "setup-fill", Decimal(10), Decimal(100)))
-    monitor = app.arm_monitor(MonitorInput("AAPL", stop_loss=Decimal(95))).monitor
+    app = system.commands
+    order = app.orders.place_order(OrderInput("setup-buy", "AAPL", "BUY", Decimal(10))).order
+    app.orders.record_fill(FillInput(order.id, "setup-fill", Decimal(10), Decimal(100)))
+    monitor = app.monitors.arm_monitor(MonitorInput("AAPL", stop_loss=Decimal(95))).monitor
     for price in ("97", "96", "94", "93", "92"):
-        app.ingest_quotes([QuoteInput("AAPL", Decimal(price))])
+        app.quotes.ingest_quotes([QuoteInput("AAPL", Decimal(price))])
     system.close()
     return monitor.id
 
@@ -56,7 +56,7 @@ def test_a_stop_fires_once_when_the_policy_is_killed_and_restarted(database_url,
 
     system = build_system(engine_settings(database_url, quiet=True))
     try:
-        app = system.app
+        app = system.commands
         exit_id = order_id(monitor_order_client_id(monitor_id))
         triggered = stored(app, get_topic(Monitor.Triggered))
         placed = stored(app, get_topic(Order.Placed))
@@ -64,9 +64,9 @@ def test_a_stop_fires_once_when_the_policy_is_killed_and_restarted(database_url,
         assert triggered[0].price == Decimal(94)  # the first quote at or below the stop
         assert [e.originator_id for e in placed].count(exit_id) == 1
         assert len(placed) == 2  # the setup buy and the one exit order
-        exit_order = app.repository.get(exit_id)
+        exit_order = app.store.repository.get(exit_id)
         assert (exit_order.side, exit_order.order_type) == (Side.SELL, OrderType.MARKET)
         assert exit_order.quantity == Decimal(10) and exit_order.status is OrderStatus.SUBMITTED
-        assert app.repository.get(monitor_id).status is MonitorStatus.TRIGGERED
+        assert app.store.repository.get(monitor_id).status is MonitorStatus.TRIGGERED
     finally:
         system.close()

@@ -62,21 +62,21 @@ class Trader:
 
     def trade(self, account: str, instrument: str, side: str, quantity: int, price: str) -> None:
         self.count += 1
-        order = self.app.place_order(
+        order = self.app.orders.place_order(
             OrderInput(client_order_id=f"v{self.count}", instrument=instrument, side=side,
                        quantity=D(quantity), account=account)
         ).order  # fmt: skip
-        self.app.record_fill(
+        self.app.orders.record_fill(
             FillInput(order_id=order.id, fill_id=f"vf{self.count}", quantity=D(quantity),
                       price=D(price))
         )  # fmt: skip
 
     def quote(self, instrument: str, last: str) -> None:
-        self.app.ingest_quotes([QuoteInput(instrument=instrument, last=D(last))])
+        self.app.quotes.ingest_quotes([QuoteInput(instrument=instrument, last=D(last))])
 
 
 def test_each_change_shows_and_unchanged_rows_keep_their_objects(system):
-    trader, view = Trader(system.app), PositionsView(system.read)
+    trader, view = Trader(system.commands), PositionsView(system.read)
     for account in ("x", "y"):
         for instrument in ("B", "D", "F"):
             trader.trade(account, instrument, "BUY", 5, "10")
@@ -101,7 +101,7 @@ def test_each_change_shows_and_unchanged_rows_keep_their_objects(system):
 
 
 def test_a_rebuild_swaps_slots_and_the_view_starts_over(system):
-    trader, view = Trader(system.app), PositionsView(system.read)
+    trader, view = Trader(system.commands), PositionsView(system.read)
     trader.trade("x", "A", "BUY", 2, "7")
     trader.quote("A", "8")
     caught_up(system)
@@ -114,7 +114,7 @@ def test_a_rebuild_swaps_slots_and_the_view_starts_over(system):
 
 
 def test_random_fills_and_quotes_always_equal_a_full_read(system):
-    trader, view = Trader(system.app), PositionsView(system.read)
+    trader, view = Trader(system.commands), PositionsView(system.read)
     rng = random.Random(7)
     for step in range(40):
         instrument = rng.choice("ABCDEFGH")

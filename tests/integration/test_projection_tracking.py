@@ -62,7 +62,7 @@ def test_a_commit_writes_the_tracking_of_the_projections_it_concerns_only(system
     group.start()
     try:
         for i in range(20):
-            sequence = system.app.ingest_quotes([QuoteInput("IDLE", D(i + 1))]).sequence
+            sequence = system.commands.quotes.ingest_quotes([QuoteInput("IDLE", D(i + 1))]).sequence
             assert group.wait_for_blocking(ALL, sequence, 10)
         assert {name: writes[name] for name in NOT_QUOTES} == dict.fromkeys(NOT_QUOTES, 0)
         assert all(1 <= writes[name] <= 20 for name in QUOTED)
@@ -88,16 +88,16 @@ def test_read_your_writes_returns_for_a_sequence_the_projection_ignores(system):
     """`minSequence` of a quote on orders and positions (which ignore quotes) returns at
     once, here and in a process reading the lazily written tracking table; a sequence
     not yet written, or an event a projection handles and has not applied, holds it."""
-    app = system.app
+    app = system.commands
     group = group_of(system, persist_every=3600)
     elsewhere = group_of(system)  # never started: reads tracking, as another process does
     group.start()
     try:
-        placed = app.place_order(
+        placed = app.orders.place_order(
             OrderInput(client_order_id="ryw", instrument="RYW", side="BUY", quantity=D(2))
         )
         assert group.wait_for_blocking(["orders"], placed.sequence, 10)
-        quote = app.ingest_quotes([QuoteInput("RYW", D(7))]).sequence
+        quote = app.quotes.ingest_quotes([QuoteInput("RYW", D(7))]).sequence
         assert asyncio.run(group.wait_for(["orders", "positions", "quotes"], quote, 5))
         assert not asyncio.run(group.wait_for(["orders"], quote + 1, 0.3))
         assert elsewhere.caught_up(["orders", "positions", "signals", "quotes"], quote)
@@ -105,10 +105,10 @@ def test_read_your_writes_returns_for_a_sequence_the_projection_ignores(system):
         assert {s.name: s.lag for s in elsewhere.status()} == dict.fromkeys(ALL, 0)
     finally:
         group.stop()
-    fill = app.record_fill(
+    fill = app.orders.record_fill(
         FillInput(order_id=placed.order.id, fill_id="ryw-1", quantity=D(2), price=D(7))
     )
-    later = app.ingest_quotes([QuoteInput("RYW", D(8))]).sequence
+    later = app.quotes.ingest_quotes([QuoteInput("RYW", D(8))]).sequence
     assert elsewhere.caught_up(["signals", "monitors"], later)  # they ignore fills and quotes
     assert not elsewhere.caught_up(["orders"], fill.sequence)
     assert not elsewhere.caught_up(["positions"], later)
@@ -119,18 +119,24 @@ def test_read_your_writes_returns_for_a_sequence_the_projection_ignores(system):
 def test_a_live_runner_carries_on_in_the_slot_a_rebuild_swapped_in(system):
     """The runner trusts its slot between batches; a rebuild's swap must still send its
     next batch to the new slot (its compare-and-set checks the slot is active)."""
-    app = system.app
-    runner = ProjectionRunner(PositionsProjection, system.engine, app.recorder, app.mapper)
-    order = app.place_order(
+    app = system.commands
+    runner = ProjectionRunner(
+        PositionsProjection, system.engine, app.store.recorder, app.store.mapper
+    )
+    order = app.orders.place_order(
         OrderInput(client_order_id="swap", instrument="SWAP", side="BUY", quantity=D(3))
     ).order
-    app.record_fill(FillInput(order_id=order.id, fill_id="swap-1", quantity=D(1), price=D(5)))
+    app.orders.record_fill(
+        FillInput(order_id=order.id, fill_id="swap-1", quantity=D(1), price=D(5))
+    )
     runner.catch_up()
     assert runner.slot == "a"
-    rebuild(system.engine, app.recorder, app.mapper, ["positions"])
-    app.record_fill(FillInput(order_id=order.id, fill_id="swap-2", quantity=D(2), price=D(5)))
+    rebuild(system.engine, app.store.recorder, app.store.mapper, ["positions"])
+    app.orders.record_fill(
+        FillInput(order_id=order.id, fill_id="swap-2", quantity=D(2), price=D(5))
+    )
     assert runner.run_once()
-    assert runner.slot == "b" and runner.position == app.head_sequence()
+    assert runner.slot == "b" and runner.position == app.store.head_sequence()
     with system.engine.connect() as connection:
         assert active_slot(connection, "positions") == "b"
         quantity = {

@@ -84,10 +84,10 @@ def fresh_replay_rows(system):
 
 
 def assert_read_models_match_aggregates(system):
-    app = system.app
-    app.repository.cache.clear()
+    app = system.commands
+    app.store.repository.cache.clear()
     for row in system.read.positions():
-        position = app.repository.get(row["id"])
+        position = app.store.repository.get(row["id"])
         assert isinstance(position, Position)
         assert (row["quantity"], row["average_price"], row["realized_pnl"], row["status"]) == (
             position.quantity,
@@ -96,7 +96,7 @@ def assert_read_models_match_aggregates(system):
             position.status.value,
         )
     for row in system.read.orders(limit=1000):
-        order = app.repository.get(row["id"])
+        order = app.store.repository.get(row["id"])
         assert isinstance(order, Order)
         assert (row["status"], row["filled_quantity"]) == (
             order.status.value,
@@ -104,15 +104,15 @@ def assert_read_models_match_aggregates(system):
         )
         assert row["average_fill_price"] == order.average_fill_price
     for row in system.read.signals(limit=1000):
-        signal_ = app.repository.get(row["id"])
+        signal_ = app.store.repository.get(row["id"])
         assert isinstance(signal_, Signal)
         assert row["status"] == signal_.status.value
     for row in system.read.monitors():
-        assert row["status"] == app.repository.get(row["id"]).status.value
+        assert row["status"] == app.store.repository.get(row["id"]).status.value
 
 
 def test_read_models_equal_a_fold_of_the_events(system):
-    run_workload(system.app)
+    run_workload(system.commands)
     system.projections.start()
     caught_up(system)
     assert system.read.positions() and system.read.trades() and system.read.quotes()
@@ -125,7 +125,7 @@ def test_projections_catch_up_live_and_publish_changes_after_commit(system):
     seen = []
     system.projections.add_listener(seen.append)
     system.projections.start()
-    run_workload(system.app, rounds=10)
+    run_workload(system.commands, rounds=10)
     caught_up(system)
     positions = [c for c in seen if c.projection == "positions"]
     assert positions and positions[-1].sequence <= system.app.head_sequence()
@@ -135,7 +135,7 @@ def test_projections_catch_up_live_and_publish_changes_after_commit(system):
 
 def test_rebuild_while_writes_continue_swaps_slots_and_queries_keep_answering(system):
     system.projections.start()
-    run_workload(system.app, rounds=10, tag="before")
+    run_workload(system.commands, rounds=10, tag="before")
     caught_up(system)
     failures = []
     stop = threading.Event()
@@ -149,7 +149,7 @@ def test_rebuild_while_writes_continue_swaps_slots_and_queries_keep_answering(sy
                 failures.append(error)
 
     def keep_writing():
-        run_workload(system.app, seed=11, rounds=25, tag="during")
+        run_workload(system.commands, seed=11, rounds=25, tag="during")
 
     threads = [threading.Thread(target=keep_querying), threading.Thread(target=keep_writing)]
     for thread in threads:
@@ -167,7 +167,7 @@ def test_rebuild_while_writes_continue_swaps_slots_and_queries_keep_answering(sy
 
 
 def test_a_failing_projection_stops_at_its_event_and_the_others_go_on(system):
-    run_workload(system.app, rounds=3)
+    run_workload(system.commands, rounds=3)
     orphan = StoredEvent(
         originator_id=uuid4(),
         originator_version=2,
@@ -183,7 +183,7 @@ def test_a_failing_projection_stops_at_its_event_and_the_others_go_on(system):
         ).encode(),
     )
     bad_sequence = system.app.recorder.insert_events([orphan])[0]
-    run_workload(system.app, rounds=3, tag="after")
+    run_workload(system.commands, rounds=3, tag="after")
     system.projections.start()
     failing = ("positions", "accounts")  # both apply Position.Adjusted
     assert system.projections.wait_for_blocking(
@@ -220,7 +220,7 @@ def wait_until_ready(worker: subprocess.Popen, timeout: float = 60) -> None:
 
 
 def test_a_runner_killed_mid_projection_resumes_equal_to_a_fresh_replay(system, database_url):
-    run_workload(system.app, rounds=60)
+    run_workload(system.commands, rounds=60)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for _ in range(2):
         worker = subprocess.Popen(
@@ -232,7 +232,7 @@ def test_a_runner_killed_mid_projection_resumes_equal_to_a_fresh_replay(system, 
         )
         try:
             wait_until_ready(worker)
-            run_workload(system.app, seed=99 + _, rounds=15, tag=f"kill{_}")
+            run_workload(system.commands, seed=99 + _, rounds=15, tag=f"kill{_}")
         finally:
             worker.send_signal(signal.SIGKILL)
             worker.wait(timeout=10)
@@ -245,7 +245,9 @@ def test_a_runner_killed_mid_projection_resumes_equal_to_a_fresh_replay(system, 
 def test_quote_decimals_survive_projection_exactly(system):
     from application.inputs import QuoteInput
 
-    system.app.ingest_quotes([QuoteInput("EXACT", D("123456789012345678.123456789012345678"))])
+    system.commands.quotes.ingest_quotes(
+        [QuoteInput("EXACT", D("123456789012345678.123456789012345678"))]
+    )
     system.projections.start()
     caught_up(system)
     assert system.read.quotes(["EXACT"])[0]["last"] == D("123456789012345678.123456789012345678")
@@ -262,7 +264,7 @@ def test_another_process_commit_wakes_runners_without_waiting_for_the_poll(syste
     try:
         from application.inputs import QuoteInput
 
-        sequence = other.app.ingest_quotes([QuoteInput("WAKE", D(1))]).sequence
+        sequence = other.commands.quotes.ingest_quotes([QuoteInput("WAKE", D(1))]).sequence
         started = time.monotonic()
         assert system.projections.wait_for_blocking(["quotes"], sequence, 5)
         assert time.monotonic() - started < 2
@@ -277,8 +279,8 @@ def test_a_reconciliation_reads_back_by_id_with_its_mismatches(database_url):
     broker.book = {("default", "RECON"): D(3)}
     built = build_system(load_settings(database_url=database_url), broker=broker)
     try:
-        run = built.app.reconcile("ALERT")
-        built.app.reconcile("ALERT")
+        run = built.commands.reconciliation.reconcile("ALERT")
+        built.commands.reconciliation.reconcile("ALERT")
         built.projections.start()
         assert built.projections.wait_for_blocking(
             ["reconciliations"], built.app.head_sequence(), 10
@@ -305,11 +307,11 @@ def test_read_your_writes_holds_across_a_slot_swap(system):
     system.projections.start()
 
     def buy(n: int) -> int:
-        order = system.app.place_order(
+        order = system.commands.orders.place_order(
             OrderInput(client_order_id=f"sw{n}", instrument="SWAP", side="BUY",
                        quantity=D(1))
         ).order  # fmt: skip
-        return system.app.record_fill(
+        return system.commands.orders.record_fill(
             FillInput(order_id=order.id, fill_id=f"swf{n}", quantity=D(1), price=D(5))
         ).sequence
 

@@ -47,19 +47,19 @@ def rebuilt_rows(system, page):
 def test_tiny_pages_rebuild_the_same_rows_as_one_big_page(system):
     """Every page boundary splits orders, positions and monitors across batches, so
     rows come back from the row cache or the database between them."""
-    run_workload(system.app, rounds=30)
+    run_workload(system.commands, rounds=30)
     one_page = rebuilt_rows(system, page=100_000)
     assert one_page["positions"] and one_page["orders"] and one_page["quotes"]
     assert rebuilt_rows(system, page=3) == one_page
 
 
 def test_the_latest_quote_of_each_instrument_wins_within_and_across_batches(system):
-    app = system.app
-    app.ingest_quotes([QuoteInput("DUP", D("1.5")), QuoteInput("DUP", D("2.5"))])
-    app.ingest_quotes([QuoteInput("ONE", D("10")), QuoteInput("DUP", D("3.25"), bid=D(3))])
-    app.ingest_quotes([QuoteInput("ONE", D("11.125"))])
-    sequence = app.head_sequence()
-    rebuild(system.engine, app.recorder, app.mapper, ["quotes"])
+    app = system.commands
+    app.quotes.ingest_quotes([QuoteInput("DUP", D("1.5")), QuoteInput("DUP", D("2.5"))])
+    app.quotes.ingest_quotes([QuoteInput("ONE", D("10")), QuoteInput("DUP", D("3.25"), bid=D(3))])
+    app.quotes.ingest_quotes([QuoteInput("ONE", D("11.125"))])
+    sequence = app.store.head_sequence()
+    rebuild(system.engine, app.store.recorder, app.store.mapper, ["quotes"])
     rows = {row["instrument"]: row for row in system.read.quotes()}
     assert (rows["DUP"]["last"], rows["DUP"]["bid"], rows["DUP"]["as_of"]) == (
         D("3.25"),
@@ -81,9 +81,9 @@ def _bad_quotes_event() -> StoredEvent:
 
 
 def test_a_quote_row_that_cannot_be_built_stops_quotes_at_its_event_and_the_rest_swap(system):
-    run_workload(system.app, rounds=4)
+    run_workload(system.commands, rounds=4)
     bad = system.app.recorder.insert_events([_bad_quotes_event()])[0]
-    run_workload(system.app, rounds=4, tag="after")
+    run_workload(system.commands, rounds=4, tag="after")
     with pytest.raises(RuntimeError, match=f"rebuild of quotes stopped: event {bad} "):
         rebuild(system.engine, system.app.recorder, system.app.mapper)
     with system.engine.connect() as connection:
@@ -102,10 +102,12 @@ def state_of(system, name):
 
 
 def trade(app, n: int, side: str, quantity: int) -> None:
-    order = app.place_order(
+    order = app.orders.place_order(
         OrderInput(client_order_id=f"t{n}", instrument="ZIG", side=side, quantity=D(quantity))
     ).order
-    app.record_fill(FillInput(order_id=order.id, fill_id=f"t{n}", quantity=D(quantity), price=D(9)))
+    app.orders.record_fill(
+        FillInput(order_id=order.id, fill_id=f"t{n}", quantity=D(quantity), price=D(9))
+    )
 
 
 def test_a_runner_whose_batches_interleave_with_another_runners_reads_fresh_rows(system):
@@ -114,7 +116,7 @@ def test_a_runner_whose_batches_interleave_with_another_runners_reads_fresh_rows
     and the first's last fill must keep the reopening's opened_at, not the cached one."""
     trades = [("BUY", 5), ("SELL", 5), ("BUY", 3), ("SELL", 3), ("BUY", 2), ("BUY", 1)]
     for n, (side, quantity) in enumerate(trades):
-        trade(system.app, n, side, quantity)
+        trade(system.commands, n, side, quantity)
     args = (PositionsProjection, system.engine, system.app.recorder, system.app.mapper)
     first, second = (ProjectionRunner(*args, slot="a", page=2) for _ in range(2))
     assert first.run_once() and first.run_once() and second.run_once() and first.run_once()
@@ -123,7 +125,7 @@ def test_a_runner_whose_batches_interleave_with_another_runners_reads_fresh_rows
 
 
 def test_the_row_cache_stays_within_its_size(system):
-    run_workload(system.app, rounds=30)
+    run_workload(system.commands, rounds=30)
     args = (PositionsProjection, system.engine, system.app.recorder, system.app.mapper)
     runner = ProjectionRunner(*args, slot="b", page=4)
     runner.cache.size = 2

@@ -51,12 +51,12 @@ def test_a_store_from_before_the_log_gets_its_tree_on_upgrade(database_url):
         command.upgrade(config, "0001")
     engine.dispose()
     system = build_system(load_settings(database_url=database_url), migrate=False)
-    app = system.app
-    order = app.place_order(
+    app = system.commands
+    order = app.orders.place_order(
         OrderInput(client_order_id="old", instrument="OLD", side="BUY", quantity=D(2))
     ).order
-    app.record_fill(FillInput(order_id=order.id, fill_id="old-1", quantity=D(2), price=D(5)))
-    head = app.head_sequence()
+    app.orders.record_fill(FillInput(order_id=order.id, fill_id="old-1", quantity=D(2), price=D(5)))
+    head = app.store.head_sequence()
     system.close()
 
     upgraded = tradestate("db", "upgrade", "--db", database_url)
@@ -147,7 +147,7 @@ def test_a_proof_under_a_kept_head(database_url, tmp_path):
     (tmp_path / "head.json").write_text(kept.stdout)
     system = build_system(load_settings(database_url=store.url))
     system.projections.start()
-    order = system.app.place_order(
+    order = system.commands.orders.place_order(
         OrderInput(client_order_id="later", instrument="ACME", side="SELL", quantity=D(1))
     ).order
     system.close()  # the follower appends it and writes a head at stop

@@ -30,7 +30,7 @@ def test_v1_and_v2_signals_upcast_step_by_step(old_store):
     assert v1.strength == D("0.8") and v1.expires_at is None
     assert v2.strength == D("0.35") and v2.expires_at is None
     assert v1.status is SignalStatus.PENDING
-    accepted = system.app.accept_signal(V1_SIGNAL)
+    accepted = system.commands.signals.accept_signal(V1_SIGNAL)
     assert accepted.order.client_order_id == f"signal-{V1_SIGNAL}"
     system.close()
 

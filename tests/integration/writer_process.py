@@ -10,9 +10,9 @@ from interfaces.composition import build_system
 
 def main(url: str, name: str, count: int) -> None:
     system = build_system(load_settings(database_url=url), check=False)
-    app = system.app
+    app = system.commands
     for i in range(count):
-        order = app.place_order(
+        order = app.orders.place_order(
             OrderInput(
                 client_order_id=f"{name}-{i}",
                 instrument="SHARED",
@@ -20,7 +20,7 @@ def main(url: str, name: str, count: int) -> None:
                 quantity=Decimal("0.5"),
             )
         ).order
-        app.record_fill(
+        app.orders.record_fill(
             FillInput(
                 order_id=order.id,
                 fill_id=f"{name}-fill-{i}",
@@ -30,7 +30,7 @@ def main(url: str, name: str, count: int) -> None:
         )
         # Every writer also replays one fill id of the shared pool: applied once overall.
         if i % 10 == 0:
-            shared = app.place_order(
+            shared = app.orders.place_order(
                 OrderInput(
                     client_order_id=f"shared-{i}",
                     instrument="SHARED",
@@ -38,7 +38,7 @@ def main(url: str, name: str, count: int) -> None:
                     quantity=Decimal("1"),
                 )
             ).order
-            app.record_fill(
+            app.orders.record_fill(
                 FillInput(
                     order_id=shared.id,
                     fill_id=f"shared-fill-{i}",

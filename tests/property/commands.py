@@ -14,8 +14,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from application.commands import Commands
 from application.inputs import FillInput, MonitorInput, OrderInput, QuoteInput, SignalInput
-from application.trading import TradingApplication
 from domain.errors import DomainError
 
 INSTRUMENTS = ("ACME", "BOLT")
@@ -88,7 +88,7 @@ class FixedBroker:
 class Runner:
     """Runs commands against an application, remembering what indices refer to."""
 
-    def __init__(self, app: TradingApplication) -> None:
+    def __init__(self, app: Commands) -> None:
         self.app = app
         self.orders: list[Any] = []
         self.fills: list[FillInput] = []
@@ -106,55 +106,55 @@ class Runner:
         return items[i % len(items)]
 
     def _quote(self, n: int, instrument: str, last: D) -> None:
-        self.app.ingest_quotes([QuoteInput(instrument, last, bid=last - 1, ask=last + 1)])
+        self.app.quotes.ingest_quotes([QuoteInput(instrument, last, bid=last - 1, ask=last + 1)])
 
     def _order(
         self, n: int, account: str, instrument: str, side: str, size: D, limit: D | None
     ) -> None:
         kind = "MARKET" if limit is None else "LIMIT"
         spec = OrderInput(f"c-{n}", instrument, side, size, account, kind, limit)
-        self.orders.append(self.app.place_order(spec).order.id)
+        self.orders.append(self.app.orders.place_order(spec).order.id)
 
     def _fill(self, n: int, i: int, share: D, price: D, fee: D) -> None:
-        order = self.app.repository.get(self._pick(self.orders, i))
+        order = self.app.store.repository.get(self._pick(self.orders, i))
         quantity = order.remaining * share
         if quantity <= 0:
             return
         fill = FillInput(order.id, f"f-{n}", quantity, price, fee)
-        self.app.record_fill(fill)
+        self.app.orders.record_fill(fill)
         self.fills.append(fill)
 
     def _refill(self, n: int, i: int) -> None:
-        self.app.record_fill(self._pick(self.fills, i))
+        self.app.orders.record_fill(self._pick(self.fills, i))
 
     def _cancel_order(self, n: int, i: int) -> None:
-        self.app.cancel_order(self._pick(self.orders, i), "changed my mind")
+        self.app.orders.cancel_order(self._pick(self.orders, i), "changed my mind")
 
     def _signal(self, n: int, instrument: str, side: str, strength: D, size: D | None) -> None:
         spec = SignalInput("prop", instrument, side, strength, size)
-        self.signals.append(self.app.generate_signal(spec).signal.id)
+        self.signals.append(self.app.signals.generate_signal(spec).signal.id)
 
     def _accept(self, n: int, i: int, size: D | None) -> None:
-        result = self.app.accept_signal(self._pick(self.signals, i), size)
+        result = self.app.signals.accept_signal(self._pick(self.signals, i), size)
         if result.order is not None:
             self.orders.append(result.order.id)
 
     def _reject(self, n: int, i: int) -> None:
-        self.app.reject_signal(self._pick(self.signals, i), "risk")
+        self.app.signals.reject_signal(self._pick(self.signals, i), "risk")
 
     def _cancel_signal(self, n: int, i: int) -> None:
-        self.app.cancel_signal(self._pick(self.signals, i))
+        self.app.signals.cancel_signal(self._pick(self.signals, i))
 
     def _arm(
         self, n: int, account: str, instrument: str, stop: D | None, take: D | None, trail: D | None
     ) -> None:
         spec = MonitorInput(instrument, account, stop, take, trail)
-        self.monitors.append(self.app.arm_monitor(spec).monitor.id)
+        self.monitors.append(self.app.monitors.arm_monitor(spec).monitor.id)
 
     def _evaluate(self, n: int, i: int, last: D) -> None:
-        result = self.app.evaluate_monitor(self._pick(self.monitors, i), last)
+        result = self.app.monitors.evaluate_monitor(self._pick(self.monitors, i), last)
         if result is not None and result.exit_order is not None:
             self.orders.append(result.exit_order.id)
 
     def _reconcile(self, n: int, policy: str) -> None:
-        self.app.reconcile(policy)
+        self.app.reconciliation.reconcile(policy)

@@ -11,9 +11,9 @@ from functools import reduce
 import pytest
 from hypothesis import strategies as st
 
+from application.commands import Commands
 from application.inputs import FillInput, OrderInput
 from application.results import FillResult
-from application.trading import TradingApplication
 from domain.errors import Conflict
 from domain.ids import position_id
 from domain.positions import Position
@@ -118,7 +118,7 @@ class Expected:
 
 
 def run_steps(
-    app: TradingApplication,
+    app: Commands,
     steps_: list[Step],
     each: Callable[[int], object] = lambda n: None,
 ) -> Expected:
@@ -133,7 +133,7 @@ def run_steps(
         book = expected.books.get(step.key, Book())
         side, fills = step.resolved(book)
         total = reduce(EXACT.add, (q for q, _, _ in fills), step.unfilled)
-        order = app.place_order(
+        order = app.orders.place_order(
             OrderInput(
                 client_order_id=f"order-{n}",
                 account=step.account,
@@ -144,7 +144,7 @@ def run_steps(
         ).order
         for i, (quantity, price, commission) in enumerate(fills):
             fill = FillInput(order.id, f"fill-{n}-{i}", quantity, price, commission)
-            result = app.record_fill(fill)
+            result = app.orders.record_fill(fill)
             after = oracle.apply(book, side, quantity, price, commission)
             assert result.appended
             assert result.fill.realized_pnl == EXACT.subtract(after.realized, book.realized)
@@ -157,27 +157,25 @@ def run_steps(
     return expected
 
 
-def _repeat(
-    app: TradingApplication, step: Repeat, recorded: list[tuple[FillInput, FillResult]]
-) -> None:
+def _repeat(app: Commands, step: Repeat, recorded: list[tuple[FillInput, FillResult]]) -> None:
     if not recorded:
         return
     fill, first = recorded[step.index % len(recorded)]
-    head = app.head_sequence()
-    position = app.repository.get(first.position.id)
+    head = app.store.head_sequence()
+    position = app.store.repository.get(first.position.id)
     if step.other_order:
         others = [f.order_id for f, _ in recorded if f.order_id != fill.order_id]
         if not others:
             return
         with pytest.raises(Conflict):
-            app.record_fill(replace(fill, order_id=others[0]))
+            app.orders.record_fill(replace(fill, order_id=others[0]))
     else:
-        again = app.record_fill(fill)
+        again = app.orders.record_fill(fill)
         assert not again.appended
         assert again.fill.id == first.fill.id
         assert again.fill.realized_pnl == first.fill.realized_pnl
-    assert app.head_sequence() == head
-    after = app.repository.get(first.position.id)
+    assert app.store.head_sequence() == head
+    after = app.store.repository.get(first.position.id)
     assert (after.version, after.quantity, after.realized_pnl) == (
         position.version,
         position.quantity,
@@ -194,7 +192,7 @@ def assert_position(position: Position, book: Book) -> None:
     assert position.status.value == book.status
 
 
-def positions_of(app: TradingApplication, expected: Expected) -> dict[Key, Position]:
-    if app.repository.cache is not None:
-        app.repository.cache.clear()
-    return {key: app.repository.get(position_id(*key)) for key in expected.books}
+def positions_of(app: Commands, expected: Expected) -> dict[Key, Position]:
+    if app.store.repository.cache is not None:
+        app.store.repository.cache.clear()
+    return {key: app.store.repository.get(position_id(*key)) for key in expected.books}

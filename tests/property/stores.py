@@ -8,18 +8,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from uuid import uuid4
 
-from application.trading import TradingApplication
+from application.commands import Commands
+from application.store import Store
 from infrastructure.settings import load_settings
 from interfaces.composition import System, build_system
 
 
 @contextmanager
-def memory_app() -> Iterator[TradingApplication]:
-    app = TradingApplication()
+def memory_app() -> Iterator[Commands]:
+    app = Commands.build(Store())
     try:
         yield app
     finally:
-        app.close()
+        app.store.close()
 
 
 @contextmanager

@@ -87,18 +87,20 @@ def expected_totals(moves):
 def run(app, moves):
     for n, move in enumerate(moves):
         if move[0] == "quote":
-            app.ingest_quotes([QuoteInput(move[1], move[2])])
+            app.quotes.ingest_quotes([QuoteInput(move[1], move[2])])
             continue
         _, account, instrument, side, size, price, commission = move
-        order = app.place_order(OrderInput(f"o{n}", instrument, side, size, account=account)).order
-        app.record_fill(FillInput(order.id, f"f{n}", size, price, commission))
+        order = app.orders.place_order(
+            OrderInput(f"o{n}", instrument, side, size, account=account)
+        ).order
+        app.orders.record_fill(FillInput(order.id, f"f{n}", size, price, commission))
 
 
 @share(0.15, store=True)
 @given(steps, st.integers(1, 5))
 def test_account_totals_equal_the_oracles_fold_of_fills_and_quotes(store_dir, moves, page):
     with sqlite_system(store_dir, {"instruments": SPECS}, record_specs=True) as system:
-        run(system.app, moves)
+        run(system.commands, moves)
         args = (AccountsProjection, system.engine, system.app.recorder, system.app.mapper)
         ProjectionRunner(*args, page=page).catch_up()
         found = {

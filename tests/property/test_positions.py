@@ -126,7 +126,7 @@ def folded_events(app, position_id) -> tuple[Book, Book]:
     """Two folds of a position's stored events: the after-values they carry, and
     the oracle over the fills they record."""
     carried, recomputed = Book(), Book()
-    for event in app.events.get(position_id):
+    for event in app.store.events.get(position_id):
         if isinstance(event, Position.FillApplied):
             carried = Book(
                 event.quantity_after, event.average_price_after, event.realized_pnl_after
@@ -148,13 +148,15 @@ def test_positions_read_model_equals_a_fold_of_its_events_and_the_oracle(
             PositionsProjection, system.engine, system.app.recorder, system.app.mapper, page=page
         )
         live = set(catch_up_after)
-        expected = run_steps(system.app, steps_, each=lambda n: n in live and runner.catch_up())
+        expected = run_steps(
+            system.commands, steps_, each=lambda n: n in live and runner.catch_up()
+        )
         runner.catch_up()
         rows = {(r["account"], r["instrument"]): r for r in system.read.positions()}
         assert set(rows) == set(expected.books)
         for key, book in expected.books.items():
             row = rows[key]
-            carried, recomputed = folded_events(system.app, row["id"])
+            carried, recomputed = folded_events(system.commands, row["id"])
             read = Book(row["quantity"], row["average_price"], row["realized_pnl"])
             assert read == carried == recomputed == book
             assert row["status"] == book.status

@@ -47,9 +47,9 @@ def read_models(engine: Engine) -> Canonical:
 def run_live(system: System, commands: list[Command], page: int) -> dict[int, Canonical]:
     """Run the commands with live runners caught up after each; the read models
     as they were whenever each sequence was the head."""
-    app = system.app
+    app = system.commands
     runners = [
-        ProjectionRunner(p, system.engine, app.recorder, app.mapper, page=page)
+        ProjectionRunner(p, system.engine, app.store.recorder, app.store.mapper, page=page)
         for p in ALL_PROJECTIONS
     ]
     states = {0: read_models(system.engine)}
@@ -59,7 +59,7 @@ def run_live(system: System, commands: list[Command], page: int) -> dict[int, Ca
         for runner in runners:
             runner.catch_up()
             assert runner.error is None
-        head = app.head_sequence()
+        head = app.store.head_sequence()
         now = read_models(system.engine)
         # a refused command appends nothing, so nothing changes
         assert states.setdefault(head, now) == now
@@ -74,16 +74,16 @@ def test_rebuilds_and_replays_until_any_sequence_equal_the_live_read_models(
 ):
     with sqlite_system(store_dir, broker=FixedBroker()) as system:
         live = run_live(system, commands, page)
-        app, head = system.app, system.app.head_sequence()
+        app, head = system.commands, system.app.head_sequence()
         for _ in range(2):
-            reached = rebuild(system.engine, app.recorder, app.mapper, page=page)
+            reached = rebuild(system.engine, app.store.recorder, app.store.mapper, page=page)
             assert set(reached.values()) <= {head}
             assert read_models(system.engine) == live[head]
         until = data.draw(st.sampled_from(sorted(live)), label="until")
         with scratch_engine() as scratch:
-            rebuild(scratch, app.recorder, app.mapper, until=until, page=page)
+            rebuild(scratch, app.store.recorder, app.store.mapper, until=until, page=page)
             assert read_models(scratch) == live[until]
-        state = state_at(app.recorder, app.mapper, until)
+        state = state_at(app.store.recorder, app.store.mapper, until)
         for name in ROW_KINDS:
             assert canonical({name: state[name]}) == live[until][name]
 
@@ -110,7 +110,7 @@ OPENING = [
 def test_the_replay_command_shows_the_live_state_of_any_sequence(store_dir, commands, data):
     with sqlite_system(store_dir, broker=FixedBroker()) as system:
         heads: dict[int, dict[str, list[str]]] = {0: {kind: [] for kind in ROW_KINDS}}
-        driver = Runner(system.app)
+        driver = Runner(system.commands)
         runners = [
             ProjectionRunner(p, system.engine, system.app.recorder, system.app.mapper)
             for p in ALL_PROJECTIONS

@@ -140,10 +140,10 @@ any_old_signal = st.one_of(*OLD_PAYLOADS[Signal.Generated].values())
 @given(st.lists(any_old_signal, min_size=1, max_size=6))
 def test_old_signal_payloads_decode_to_the_current_version(store_dir, olds):
     with sqlite_system(store_dir) as system:
-        app = system.app
-        transcoder = app.mapper.transcoder
+        app = system.commands
+        transcoder = app.store.mapper.transcoder
         ids = [uuid4() for _ in olds]
-        app.recorder.insert_events(
+        app.store.recorder.insert_events(
             [
                 StoredEvent(
                     originator_id=signal_id,
@@ -155,9 +155,9 @@ def test_old_signal_payloads_decode_to_the_current_version(store_dir, olds):
             ]
         )
         check_compatibility(system.engine, system.url)
-        rebuild(system.engine, app.recorder, app.mapper, ["signals"])
+        rebuild(system.engine, app.store.recorder, app.store.mapper, ["signals"])
         for signal_id, old in zip(ids, olds, strict=True):
-            assert_decoded(app.repository.get(signal_id), signal_id, old)
+            assert_decoded(app.store.repository.get(signal_id), signal_id, old)
             row = system.read.signal(signal_id)
             assert row is not None
             assert (row["strength"], row["status"]) == (old.strength, "PENDING")

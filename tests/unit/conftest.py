@@ -2,7 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from application.trading import TradingApplication
+from application.commands import Commands
+from application.store import Store
 
 
 class FakeClock:
@@ -39,6 +40,6 @@ def broker():
 @pytest.fixture
 def app(clock, broker):
     """The application on eventsourcing's in-memory (POPO) store."""
-    application = TradingApplication(clock=clock, broker=broker)
+    application = Commands.build(Store(clock=clock), broker=broker)
     yield application
-    application.close()
+    application.store.close()

@@ -43,10 +43,10 @@ def test_the_worked_example_books_usd_to_cents_and_keeps_the_average_exact():
 
 
 def test_the_commands_store_booked_amounts_in_the_fill_events(app):
-    app.instrument_specs = spec_table({"ACME": InstrumentSetting(currency="USD")}, {})
+    app.instruments.specs = spec_table({"ACME": InstrumentSetting(currency="USD")}, {})
     for n, (side, size, price, commission, *after) in enumerate(USD_TABLE):
-        order = app.place_order(OrderInput(f"o{n}", "ACME", side, D(size))).order
-        result = app.record_fill(
+        order = app.orders.place_order(OrderInput(f"o{n}", "ACME", side, D(size))).order
+        result = app.orders.record_fill(
             FillInput(order.id, f"f{n}", D(size), D(price), commission=D(commission))
         )
         assert result.fill.commission == D(after[3])
@@ -95,12 +95,12 @@ def test_an_exact_instrument_wins_over_patterns_and_the_first_pattern_wins():
 
 
 def test_specs_are_recorded_once_per_change(app):
-    app.instrument_specs = spec_table({"A*": InstrumentSetting(currency="USD")}, {})
-    first = app.record_instrument_specs()
-    assert first is not None and app.record_instrument_specs() is None
-    app.instrument_specs = spec_table({"A*": InstrumentSetting(currency="GBP")}, {})
-    assert app.record_instrument_specs() is not None
-    stream = app.repository.get(InstrumentSpecs.create_id())
+    app.instruments.specs = spec_table({"A*": InstrumentSetting(currency="USD")}, {})
+    first = app.instruments.record_instrument_specs()
+    assert first is not None and app.instruments.record_instrument_specs() is None
+    app.instruments.specs = spec_table({"A*": InstrumentSetting(currency="GBP")}, {})
+    assert app.instruments.record_instrument_specs() is not None
+    stream = app.store.repository.get(InstrumentSpecs.create_id())
     assert stream.version == 3 and stream.specs[0]["currency"] == "GBP"
 
 

@@ -23,25 +23,25 @@ class Presence(BrokerPresence):
 
 
 def test_no_broker_anywhere_is_unavailable_at_once_and_appends_nothing(app):
-    app.broker = None
+    app.reconciliation.broker = None
     for presence in (None, Presence(False)):
-        app.broker_presence = presence
+        app.reconciliation_requests.broker_presence = presence
         with pytest.raises(Unavailable, match="no broker is configured anywhere"):
-            app.reconcile_anywhere("ALERT", timeout=30)
-        assert app.head_sequence() == 0
+            app.reconciliation_requests.reconcile_anywhere("ALERT", timeout=30)
+        assert app.store.head_sequence() == 0
 
 
 def test_a_request_nobody_answers_in_time_is_unavailable(app):
-    app.broker, app.broker_presence = None, Presence(True)
+    app.reconciliation.broker, app.reconciliation_requests.broker_presence = None, Presence(True)
     with pytest.raises(Unavailable, match="recorded no reconciliation within 0.2 s"):
-        app.reconcile_anywhere("ALERT", timeout=0.2)
-    [request] = [app.mapper.to_domain_event(n) for n in read_log(app.recorder, ())]
+        app.reconciliation_requests.reconcile_anywhere("ALERT", timeout=0.2)
+    [request] = [app.store.mapper.to_domain_event(n) for n in read_log(app.store.recorder, ())]
     assert isinstance(request, ReconciliationRequest.Requested)
 
 
 def test_with_the_broker_here_it_runs_here(app, broker):
     broker.book = {("default", "ACME"): Decimal(3)}
-    result = app.reconcile_anywhere("ALERT", timeout=0.2)
+    result = app.reconciliation_requests.reconcile_anywhere("ALERT", timeout=0.2)
     assert [m.broker_quantity for m in result.reconciliation.mismatches] == [Decimal(3)]
 
 
@@ -50,15 +50,17 @@ def test_the_runner_answers_a_request_once_and_skips_an_expired_one(app, broker,
     runner = ReconciliationRequests(app)
     live = ReconciliationRequest(policy="AUTO_CORRECT", deadline=clock() + timedelta(seconds=5))
     late = ReconciliationRequest(policy="ALERT", deadline=clock() + timedelta(seconds=1))
-    app.commit(live, late)
+    app.store.commit(live, late)
     clock.advance(2)
     start = runner.recover()
     for _ in range(2):  # followed twice (a restart): still one run
-        for notification in read_log(app.recorder, runner.topics, start):
+        for notification in read_log(app.store.recorder, runner.topics, start):
             runner.handle(notification)
-    run = app.repository.get(requested_reconciliation_id(live.id))
+    run = app.store.repository.get(requested_reconciliation_id(live.id))
     assert isinstance(run, Reconciliation) and run.completed and run.corrected
-    assert app.position("default", "ACME").quantity == Decimal(3)
-    assert app.find(Reconciliation, requested_reconciliation_id(late.id)) is None
-    runs = [n for n in read_log(app.recorder, ()) if n.topic.endswith("Reconciliation.Started")]
+    assert app.orders.position("default", "ACME").quantity == Decimal(3)
+    assert app.store.find(Reconciliation, requested_reconciliation_id(late.id)) is None
+    runs = [
+        n for n in read_log(app.store.recorder, ()) if n.topic.endswith("Reconciliation.Started")
+    ]
     assert len(runs) == 1

@@ -1,8 +1,13 @@
-"""Shared plumbing of the command mixins: loading, saving and sequences."""
+"""The event store as the command services use it: loading, saving and sequences.
+
+`Store` is the one eventsourcing Application of tradestate and holds no command:
+each command is a method of a small service in application/ (orders.py,
+signals.py, ...), composed with this store in application/commands.py.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from copy import deepcopy
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -17,6 +22,10 @@ from eventsourcing.persistence import Recording
 from application.ports import Clock, utc_now
 from application.served import SERVED_TOPICS, served_sequences
 from domain.errors import NotFound
+from domain.monitors import Monitor
+from domain.orders import Order
+from domain.positions import Position
+from domain.signals import Signal
 
 A = TypeVar("A", bound=Aggregate)
 RecordingObserver = Callable[[Sequence[Recording[UUID]]], None]
@@ -51,25 +60,37 @@ def copy_aggregate(aggregate: A) -> A:
     return clone
 
 
-class CommandBase(Application[UUID]):
-    """An eventsourcing Application with the helpers every command uses.
+class Store(Application[UUID]):
+    """The store's plumbing every command service uses (no commands).
 
     Aggregates in the repository's cache are never handed out: `find` returns a
     copy, and `save` caches a copy of what it stored. A command that fails after
     changing its aggregates therefore leaves the cache as it was.
     """
 
-    clock: Clock = staticmethod(utc_now)
-    default_account = "default"
-    default_signal_quantity = Decimal(1)
+    name = "tradestate"
     # Aggregates later commands load again; others (quote batches) stay out of the cache.
-    cached_on_save: ClassVar[tuple[type[Aggregate], ...]] = ()
-    observers: tuple[RecordingObserver, ...] = ()
+    cached_on_save: ClassVar[tuple[type[Aggregate], ...]] = (Order, Position, Signal, Monitor)
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
+        Position: 200,
+        Order: 100,
+        Signal: 50,
+        Monitor: 200,
+    }
 
-    def observe(self, observer: RecordingObserver) -> None:
-        """Call `observer` with the recordings of every save once it committed
-        (metrics count appended events this way)."""
-        self.observers = (*self.observers, observer)
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        clock: Clock = utc_now,
+        observers: Sequence[RecordingObserver] = (),
+    ) -> None:
+        super().__init__(env)
+        #: The time commands stamp (signals, fills without a timestamp, deadlines).
+        self.clock = clock
+        #: Called with the recordings of every save once it committed (metrics
+        #: count appended events this way).
+        self.observers = tuple(observers)
 
     def load(self, kind: type[A], aggregate_id: UUID, what: str | None = None) -> A:
         """The aggregate, or NotFound naming it."""
