@@ -11,13 +11,12 @@ the follower moves its position in memory.
 from __future__ import annotations
 
 import threading
-import zlib
 from collections.abc import Callable
 
 import structlog
 from eventsourcing.persistence import ApplicationRecorder
-from sqlalchemy import Connection, func, select
 
+from infrastructure.locks import AdvisoryLock, LockHolding
 from infrastructure.projections.runner import ProjectionRunner, Window
 
 log = structlog.get_logger("tradestate.projections")
@@ -113,10 +112,16 @@ class RunnerThread(Worker):
         super().__init__(f"projection-{runner.name}")
         self.runner = runner
         self.poll = poll
-        self.lock = lock
         self.follower = follower
-        self.active = not lock
-        self._lock_connection: Connection | None = None
+        self.holding = LockHolding(
+            AdvisoryLock(runner.engine, f"tradestate:projection:{runner.name}") if lock else None,
+            f"projection {runner.name}",
+            taken=runner.forget,  # another process may have run it meanwhile
+        )
+
+    @property
+    def active(self) -> bool:
+        return self.holding.active
 
     def offer(self, window: Window) -> None:
         """Wake the runner if `window` holds something for it (or it is busy)."""
@@ -126,19 +131,19 @@ class RunnerThread(Worker):
     def _run(self) -> None:
         try:
             while not self.stopped.is_set():
-                if not self._hold_lock():
+                if not self.holding.hold():
                     self.stopped.wait(RETRY_SECONDS)
                     continue
                 busy = self._run_once()
                 if busy is None:  # database gone: keep trying
-                    self._release_lock()
+                    self.holding.release()
                     self.stopped.wait(RETRY_SECONDS)
                 elif not busy:
                     self.wake.wait(self.poll)
                     self.wake.clear()
         finally:
             self._flush()
-            self._release_lock()
+            self.holding.release()
 
     def _run_once(self) -> int | None:
         window = self.follower.window if self.follower is not None else None
@@ -165,27 +170,3 @@ class RunnerThread(Worker):
                 log.warning(
                     "projection tracking not written", projection=self.runner.name, error=str(error)
                 )
-
-    def _hold_lock(self) -> bool:
-        if not self.lock or self._lock_connection is not None:
-            return True
-        connection = self.runner.engine.connect()
-        key = zlib.crc32(f"tradestate:projection:{self.runner.name}".encode())
-        if connection.execute(select(func.pg_try_advisory_lock(key))).scalar():
-            connection.commit()
-            self._lock_connection = connection
-            self.runner.forget()  # another process may have run it meanwhile
-            self.active = True
-            log.info("projection runner active", projection=self.runner.name)
-            return True
-        connection.close()
-        self.active = False
-        return False
-
-    def _release_lock(self) -> None:
-        if self._lock_connection is not None:
-            try:
-                self._lock_connection.close()
-            finally:
-                self._lock_connection = None
-                self.active = not self.lock

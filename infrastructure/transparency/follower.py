@@ -5,16 +5,14 @@ a projection, and nothing rebuilds it."""
 
 from __future__ import annotations
 
-import zlib
-
 import structlog
-from sqlalchemy import Connection, func, select
 
+from infrastructure.locks import AdvisoryLock, LockHolding
 from infrastructure.projections.threads import RETRY_SECONDS, Worker
 from infrastructure.transparency.appender import TreeAppender
 
 log = structlog.get_logger("tradestate.transparency")
-LOCK_KEY = zlib.crc32(b"tradestate:transparency-log")
+LOCK_KEY = "tradestate:transparency-log"
 
 
 class TreeFollower(Worker):
@@ -30,21 +28,27 @@ class TreeFollower(Worker):
         self.appender = appender
         self.poll = poll
         self.settle = settle
-        self.lock = lock
-        self.active = not lock
-        self._lock_connection: Connection | None = None
+        self.holding = LockHolding(
+            AdvisoryLock(appender.engine, LOCK_KEY) if lock else None,
+            "transparency log",
+            taken=appender.forget,
+        )
+
+    @property
+    def active(self) -> bool:
+        return self.holding.active
 
     def _run(self) -> None:
         try:
             while not self.stopped.is_set():
-                if not self._hold_lock():
+                if not self.holding.hold():
                     self.stopped.wait(RETRY_SECONDS)
                     continue
                 try:
                     appended = self.appender.append_once()
                 except Exception as error:  # database gone, or another appender won
                     log.warning("transparency log append failed", error=str(error))
-                    self._release_lock()
+                    self.holding.release()
                     self.stopped.wait(RETRY_SECONDS)
                     continue
                 if appended < self.appender.page:
@@ -55,7 +59,7 @@ class TreeFollower(Worker):
                     self.stopped.wait(self.settle)
             self._finish()
         finally:
-            self._release_lock()
+            self.holding.release()
 
     def _finish(self) -> None:
         """At stop: append what is committed and write a head over it."""
@@ -66,25 +70,3 @@ class TreeFollower(Worker):
             self.appender.write_head()
         except Exception as error:
             log.warning("transparency log not finished at stop", error=str(error))
-
-    def _hold_lock(self) -> bool:
-        if not self.lock or self._lock_connection is not None:
-            return True
-        connection = self.appender.engine.connect()
-        if connection.execute(select(func.pg_try_advisory_lock(LOCK_KEY))).scalar():
-            connection.commit()
-            self._lock_connection = connection
-            self.appender.forget()
-            self.active = True
-            return True
-        connection.close()
-        self.active = False
-        return False
-
-    def _release_lock(self) -> None:
-        if self._lock_connection is not None:
-            try:
-                self._lock_connection.close()
-            finally:
-                self._lock_connection = None
-                self.active = not self.lock
