@@ -102,8 +102,6 @@ class Recorder(Protocol):
         inclusive_of_start: bool = True,
     ) -> Sequence[Any]: ...
 
-    def subscribe(self, gt: int | None = None, topics: Sequence[str] = ()) -> Any: ...
-
 
 @dataclass
 class LogEntry:
