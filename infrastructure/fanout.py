@@ -1,10 +1,11 @@
-"""Notification fan-out: one log follower per process, bounded buffers per subscriber.
+"""Notification fan-out: one read of the log per process, bounded buffers per subscriber.
 
-`EventHub` takes each new notification from the projections' log follower
-when they run in this process (one read of the log per commit for both), or
-else runs one thread of its own that follows the log (`recorder.subscribe`:
-LISTEN/NOTIFY on PostgreSQL, in-process wake-up plus polling on SQLite); either
-way events written by any process arrive. It hands them to the asyncio loop,
+`EventHub` takes each new notification from the projections' `LogTail` when they
+run in this process (one read of the log per commit for both), or else runs a
+`LogTail` of its own (application/follow.py: in-process wake-up plus polling on
+SQLite, LISTEN/NOTIFY on PostgreSQL); either way events written by any process
+arrive. It hands them to the asyncio loop (`LoopHandOff`, shared with
+`ChangeHub`),
 which offers each to every subscriber's bounded buffer. Nothing a subscriber
 does can block the follower, the writers or the other subscribers: a subscriber
 whose buffer is full is dropped and told so (`Overflowed`), and resumes from the
@@ -33,6 +34,7 @@ import anyio
 
 from infrastructure.logging import get_logger
 from infrastructure.pages import ByteBudget, OverBudget, read_page, stored_bytes
+from infrastructure.projections.threads import LogTail
 
 log = get_logger(__name__)
 
@@ -48,10 +50,43 @@ class Overflowed(Exception):
         self.last_sequence = last_sequence
 
 
-class LogFollower(Protocol):
-    """The projections' reader of the log (infrastructure/projections/threads.py)."""
+class WindowSource(Protocol):
+    """What hands out the log as read (infrastructure/projections/threads.py's LogTail)."""
 
     listeners: list[Callable[[Any], None]]
+
+
+class LoopHandOff(Generic[T]):
+    """Items put from any thread, dispatched on the asyncio loop in batches: one
+    `call_soon_threadsafe` per batch, however many items arrive meanwhile."""
+
+    def __init__(self, dispatch: Callable[[list[T]], None]) -> None:
+        self.dispatch = dispatch
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._pending: deque[T] = deque()
+        self._lock = threading.Lock()
+        self._scheduled = False
+
+    def start(self) -> None:
+        """Dispatch on the running loop (call on it)."""
+        self.loop = asyncio.get_running_loop()
+
+    def put(self, items: Sequence[T]) -> None:
+        with self._lock:
+            self._pending.extend(items)
+            if self._scheduled or self.loop is None:
+                return
+            self._scheduled = True
+        # RuntimeError: the loop closed under us at shutdown.
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(self._run)
+
+    def _run(self) -> None:
+        with self._lock:
+            batch = list(self._pending)
+            self._pending.clear()
+            self._scheduled = False
+        self.dispatch(batch)
 
 
 class Recorder(Protocol):
@@ -66,8 +101,6 @@ class Recorder(Protocol):
         *,
         inclusive_of_start: bool = True,
     ) -> Sequence[Any]: ...
-
-    def subscribe(self, gt: int | None = None, topics: Sequence[str] = ()) -> Any: ...
 
 
 @dataclass
@@ -127,7 +160,7 @@ class _Buffer:
 
 
 class EventHub:
-    """Follows the event log on one thread; fans new notifications out on the loop."""
+    """Fans new notifications (read by a LogTail) out on the loop."""
 
     def __init__(
         self,
@@ -147,82 +180,51 @@ class EventHub:
         self.on_overflow = on_overflow
         self.dispatched = 0
         self._buffers: set[_Buffer] = set()
-        self._pending: deque[Any] = deque()
-        self._lock = threading.Lock()
-        self._scheduled = False
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._subscription: Any = None
-        self._follower: LogFollower | None = None
-        self._stopped = threading.Event()
+        self._hand_off: LoopHandOff[LogEntry] = LoopHandOff(self._dispatch)
+        self._source: WindowSource | None = None
+        self._tail: LogTail | None = None  # our own, when the projections run elsewhere
 
     @property
     def subscriber_count(self) -> int:
         return len(self._buffers)
 
-    def start(self, follower: LogFollower | None = None) -> None:
+    def start(self, tail: WindowSource | None = None) -> None:
         """Start following from the current head; call on the serving loop. With the
-        projections' running `follower`, take its reads of the log rather than read
-        the log a second time; otherwise follow it with a subscription of our own."""
-        self._loop = asyncio.get_running_loop()
-        if follower is not None:
-            # Listen first, then read the head: nothing after the head can be missed
-            # (what the follower hands over at or below it is skipped by `dispatched`).
-            self._follower = follower
-            follower.listeners.append(self._take_window)
-            self.dispatched = self.recorder.max_notification_id() or 0
-            return
+        projections' running `tail`, take its reads of the log rather than read the
+        log a second time; otherwise run a LogTail of our own."""
+        self._hand_off.start()
+        own = None
+        if tail is None:
+            tail = own = LogTail(self.recorder)  # type: ignore[arg-type]  # a recorder's subset
+        # Listen first, then read the head: nothing after the head can be missed
+        # (what the tail hands over at or below it is skipped by `dispatched`).
+        self._source = tail
+        tail.listeners.append(self._take_window)
         self.dispatched = self.recorder.max_notification_id() or 0
-        self._subscription = self.recorder.subscribe(gt=self.dispatched)
-        self._thread = threading.Thread(target=self._follow, name="log-follower", daemon=True)
-        self._thread.start()
+        if own is not None:
+            own.start_at(self.dispatched)
+            self._tail = own
 
     def stop(self) -> None:
-        self._stopped.set()
-        if self._follower is not None:
+        if self._source is not None:
             with contextlib.suppress(ValueError):
-                self._follower.listeners.remove(self._take_window)
-        if self._subscription is not None:
-            self._subscription.stop()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+                self._source.listeners.remove(self._take_window)
+        if self._tail is not None:
+            self._tail.stop(timeout=5)
 
     def _take_window(self, window: Any) -> None:
-        for notification in window.notifications:
-            self._hand_over(notification)
-
-    def _follow(self) -> None:
-        try:
-            with self._subscription as subscription:
-                for notification in subscription:
-                    if self._stopped.is_set():
-                        break
-                    self._hand_over(notification)
-        except Exception:
-            if not self._stopped.is_set():
-                log.exception("log follower stopped", error="the event log could not be read")
-
-    def _hand_over(self, notification: Any) -> None:
-        entry = LogEntry(notification, self.decode)
+        entries = [LogEntry(notification, self.decode) for notification in window.notifications]
+        if not entries:
+            return
         if self._buffers:
-            # Decode here, on the follower's thread, not on the loop, which serves
+            # Decode here, on the tail's thread, not on the loop, which serves
             # every request meanwhile (a quote batch takes tens of milliseconds).
-            with contextlib.suppress(Exception):  # the loop raises it to subscribers
-                _ = entry.value
-        with self._lock:
-            self._pending.append(entry)
-            if self._scheduled or self._loop is None:
-                return
-            self._scheduled = True
-        # RuntimeError: the loop closed under us at shutdown.
-        with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(self._dispatch)
+            for entry in entries:
+                with contextlib.suppress(Exception):  # the loop raises it to subscribers
+                    _ = entry.value
+        self._hand_off.put(entries)
 
-    def _dispatch(self) -> None:
-        with self._lock:
-            batch = list(self._pending)
-            self._pending.clear()
-            self._scheduled = False
+    def _dispatch(self, batch: list[LogEntry]) -> None:
         for entry in batch:
             if entry.sequence <= self.dispatched:
                 continue
@@ -358,13 +360,10 @@ class ChangeHub:
         self.buffer_size = buffer_size
         self.on_drop = on_drop  # (projection, reason) per change a subscriber never gets
         self._buffers: dict[str, set[ConflatingBuffer[Any]]] = {}
-        self._pending: deque[Any] = deque()
-        self._lock = threading.Lock()
-        self._scheduled = False
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._hand_off: LoopHandOff[Any] = LoopHandOff(self._dispatch)
 
     def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
+        self._hand_off.start()
 
     def wanted(self, projection: str) -> bool:
         """Whether a subscription here listens to `projection`'s changes (any thread)."""
@@ -372,21 +371,11 @@ class ChangeHub:
 
     def listener(self, change: Any) -> None:
         """The callback for `projections.add_listener`; safe to call from any thread."""
-        if self._loop is None or not self._buffers.get(change.projection):
+        if self._hand_off.loop is None or not self._buffers.get(change.projection):
             return
-        with self._lock:
-            self._pending.append(change)
-            if self._scheduled:
-                return
-            self._scheduled = True
-        with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(self._dispatch)
+        self._hand_off.put((change,))
 
-    def _dispatch(self) -> None:
-        with self._lock:
-            batch = list(self._pending)
-            self._pending.clear()
-            self._scheduled = False
+    def _dispatch(self, batch: list[Any]) -> None:
         for change in batch:
             for buffer in list(self._buffers.get(change.projection, ())):
                 if not buffer.offer(change):

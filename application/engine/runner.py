@@ -29,11 +29,12 @@ from application.engine.config import EngineConfig
 from application.engine.expiry import ExpirySweeper
 from application.engine.feed import QuoteFeed
 from application.engine.handler import SignalHandler
-from application.engine.log import LogConsumer, LogFollower
+from application.engine.log import LogConsumer
 from application.engine.market import LastPrices
 from application.engine.orders import OpenOrders
 from application.engine.protection import ProtectionPolicy
 from application.engine.strategy import Strategy
+from application.follow import ConsumerFollower
 from application.inputs import QuoteInput
 from domain.errors import DomainError
 from domain.quotes import Quote
@@ -81,7 +82,9 @@ class Engine:
 
     def __post_init__(self) -> None:
         consumers: list[LogConsumer] = [self.orders, self.protection, self.sweeper, self.broker]
-        self.followers = {c.name: LogFollower(self.commands.store.recorder, c) for c in consumers}
+        self.followers = {
+            c.name: ConsumerFollower(self.commands.store.recorder, c) for c in consumers
+        }
         self.feed_finished = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None

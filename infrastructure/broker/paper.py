@@ -54,7 +54,7 @@ def paper_fill_id(order_id: UUID) -> str:
 
 
 class PaperBroker:
-    """A `BrokerAdapter` and a log consumer (run it with a `LogFollower`)."""
+    """A `BrokerAdapter` and a log consumer (run it with a `ConsumerFollower`)."""
 
     name = "paper-broker"
     topics: Sequence[str] = (topics.QUOTES, *topics.ORDERS)

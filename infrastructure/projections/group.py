@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -12,9 +11,10 @@ import anyio
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from sqlalchemy import Engine, select
 
+from application.follow import Follower
 from application.projections import ALL_PROJECTIONS, Projection
 from infrastructure.projections.runner import Change, Listener, ProjectionRunner
-from infrastructure.projections.threads import LogFollower, RunnerThread, Worker
+from infrastructure.projections.threads import LogTail, ProjectionRunnerThread
 from infrastructure.projections.tracking import read_tracking
 from infrastructure.projections.waiting import SharedProgress
 from infrastructure.projections.watch import ChangeWatcher
@@ -46,7 +46,7 @@ class ProjectionGroup:
         poll: float = 0.1,
         persist_every: float = 1.0,
         status_engine: Engine | None = None,
-        companions: Sequence[Worker] = (),
+        companions: Sequence[Follower] = (),
     ) -> None:
         self.engine = engine
         # Status and read-your-writes checks answer requests: on the query engine,
@@ -59,9 +59,9 @@ class ProjectionGroup:
         self.topics = {p.name: p.topics() for p in projections}
         self._listeners: list[Listener] = []
         self._behind_since: dict[str, float] = {}
-        self.follower = LogFollower(recorder, poll=poll)
+        self.tail = LogTail(recorder, poll=poll)
         self.threads = {
-            p.name: RunnerThread(
+            p.name: ProjectionRunnerThread(
                 ProjectionRunner(
                     p,
                     engine,
@@ -71,13 +71,13 @@ class ProjectionGroup:
                     on_tracked=self._tracked,
                     persist_every=persist_every,
                 ),
-                poll=max(poll, persist_every),  # the follower wakes it for new events
+                poll=max(poll, persist_every),  # the tail wakes it for new events
                 lock=advisory_locks,
-                follower=self.follower,
+                tail=self.tail,
             )
             for p in projections
         }
-        self.follower.runners = list(self.threads.values())
+        self.tail.runners = list(self.threads.values())
         # Threads that follow the log beside the projections, woken by the same
         # commits (the transparency log's follower).
         self.companions = list(companions)
@@ -87,26 +87,14 @@ class ProjectionGroup:
         self._watchable = {p.name: p.tables for p in projections if p.name in FOLLOWABLE}
         self.watcher: ChangeWatcher | None = None
         self.running = False
-        self._stopped = threading.Event()
-        self._listener: threading.Thread | None = None
 
     def start(self) -> None:
-        add_waiter = getattr(self.recorder, "add_waiter", None)
-        if add_waiter is not None:
-            add_waiter(self.follower.wake)
-            for companion in self.companions:
-                add_waiter(companion.wake)
-        self.follower.start()
+        # Each follower is woken by commits itself (application/follow.py).
+        self.tail.start()
         for companion in self.companions:
             companion.start()
         for thread in self.threads.values():
             thread.start()
-        listen = getattr(self.recorder, "listen_for_commits", None)
-        if listen is not None:
-            self._listener = threading.Thread(
-                target=listen, args=(self._stopped,), name="projections-listen", daemon=True
-            )
-            self._listener.start()
         if self.watcher is not None:
             self.watcher.start()
         self.running = True
@@ -135,10 +123,9 @@ class ProjectionGroup:
             self.watcher.published(name, after, upto)
 
     def stop(self) -> None:
-        self._stopped.set()
         if self.watcher is not None:
             self.watcher.stop()
-        self.follower.stop()
+        self.tail.stop()
         for thread in self.threads.values():
             thread.stopped.set()
             thread.wake.set()

@@ -58,7 +58,7 @@ Written = tuple[Key, dict[str, Any]]
 @dataclass(frozen=True)
 class Window:
     """Every notification after `start` up to `head`, whatever its topic: what is new
-    in the log, read once for all of a process's runners (see LogFollower)."""
+    in the log, read once for all of a process's runners (see LogTail)."""
 
     start: int
     head: int

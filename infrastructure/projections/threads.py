@@ -1,65 +1,48 @@
-"""The threads that keep a process's projections current.
+"""The threads that keep a process's projections current (both `Follower`s,
+application/follow.py).
 
-One LogFollower reads what is new in the log, for every projection at once (and
+One LogTail reads what is new in the log, for every projection at once (and
 for the API's event subscriptions, `listeners`), and wakes the runners that
-handle some of it; each RunnerThread applies its
-projection's share. A commit thus costs one read of the log, not one per
-projection, and a runner none of whose events are in it is not even woken:
-the follower moves its position in memory.
+handle some of it; each ProjectionRunnerThread applies its projection's share.
+A commit thus costs one read of the log, not one per projection, and a runner
+none of whose events are in it is not even woken: the tail moves its position
+in memory.
 """
 
 from __future__ import annotations
 
-import threading
-import zlib
 from collections.abc import Callable
 
 import structlog
 from eventsourcing.persistence import ApplicationRecorder
-from sqlalchemy import Connection, func, select
 
+from application.follow import Follower
+from infrastructure.locks import AdvisoryLock, LockHolding
 from infrastructure.projections.runner import ProjectionRunner, Window
 
 log = structlog.get_logger("tradestate.projections")
 
-RETRY_SECONDS = 1.0
 
-
-class Worker:
-    """A daemon thread running `_run` until `stopped`; setting `wake` cuts its wait
-    for work short."""
-
-    def __init__(self, name: str) -> None:
-        self.wake = threading.Event()
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.wake.set()
-        if self.thread.is_alive():
-            self.thread.join(timeout=10)
-
-    def _run(self) -> None:
-        raise NotImplementedError
-
-
-class LogFollower(Worker):
+class LogTail(Follower):
     """Reads the notifications after the last head it saw (every topic, a page at a
     time) when woken by a commit, or every `poll` seconds (other processes' commits
-    on SQLite), publishes them as `window` and offers it to the runners."""
+    on SQLite), publishes them as `window`, offers it to the runners and hands it to
+    the `listeners` (the API's EventHub)."""
 
     def __init__(self, recorder: ApplicationRecorder, *, poll: float = 0.1, page: int = 1000):
-        super().__init__("projections-follow")
-        self.recorder = recorder
-        self.poll = poll
+        super().__init__("log-tail", poll=poll, recorder=recorder)
         self.page = page
         self.window: Window | None = None
-        self.runners: list[RunnerThread] = []
-        self.listeners: list[Callable[[Window], None]] = []  # e.g. the API's EventHub
+        self.runners: list[ProjectionRunnerThread] = []
+        self.listeners: list[Callable[[Window], None]] = []
+
+    def start_at(self, after: int) -> None:
+        """Start, reading what comes after `after` (rather than after the head it finds)."""
+        self.window = Window(after, after, ())
+        self.start()
+
+    def step(self) -> bool:
+        return self.read()
 
     def read(self) -> bool:
         """Publish what is new; True if a full page came (there may be more)."""
@@ -81,26 +64,17 @@ class LogFollower(Worker):
         for listener in list(self.listeners):
             listener(window)
 
-    def _run(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                more = self.read()
-            except Exception as error:  # database gone: keep trying, say so
-                log.warning("projection log read failed", error=str(error))
-                self.stopped.wait(RETRY_SECONDS)
-                continue
-            if not more:
-                self.wake.wait(self.poll)
-                self.wake.clear()
+    def failed(self, error: Exception) -> None:
+        log.warning("projection log read failed", error=str(error))
 
 
-class RunnerThread(Worker):
+class ProjectionRunnerThread(Follower):
     """Runs a ProjectionRunner until stopped; with PostgreSQL, only while it
     holds the projection's advisory lock (one active runner per projection).
 
-    With a follower, it applies the follower's window when the follower wakes it
-    (and every `poll` seconds, for the runner's tracking and slot checks); without
-    one, it reads the log's head itself every `poll` seconds."""
+    With a tail, it applies the tail's window when the tail wakes it (and every
+    `poll` seconds, for the runner's tracking and slot checks); without one, it
+    reads the log's head itself every `poll` seconds."""
 
     def __init__(
         self,
@@ -108,54 +82,41 @@ class RunnerThread(Worker):
         *,
         poll: float = 0.1,
         lock: bool = False,
-        follower: LogFollower | None = None,
+        tail: LogTail | None = None,
     ):
-        super().__init__(f"projection-{runner.name}")
+        super().__init__(
+            f"projection-{runner.name}",
+            poll=poll,
+            holding=LockHolding(
+                AdvisoryLock(runner.engine, f"tradestate:projection:{runner.name}")
+                if lock
+                else None,
+                f"projection {runner.name}",
+                taken=runner.forget,  # another process may have run it meanwhile
+            ),
+        )
         self.runner = runner
-        self.poll = poll
-        self.lock = lock
-        self.follower = follower
-        self.active = not lock
-        self._lock_connection: Connection | None = None
+        self.tail = tail
 
     def offer(self, window: Window) -> None:
         """Wake the runner if `window` holds something for it (or it is busy)."""
         if not self.runner.skip(window):
             self.wake.set()
 
-    def _run(self) -> None:
-        try:
-            while not self.stopped.is_set():
-                if not self._hold_lock():
-                    self.stopped.wait(RETRY_SECONDS)
-                    continue
-                busy = self._run_once()
-                if busy is None:  # database gone: keep trying
-                    self._release_lock()
-                    self.stopped.wait(RETRY_SECONDS)
-                elif not busy:
-                    self.wake.wait(self.poll)
-                    self.wake.clear()
-        finally:
-            self._flush()
-            self._release_lock()
-
-    def _run_once(self) -> int | None:
-        window = self.follower.window if self.follower is not None else None
+    def step(self) -> bool:
+        window = self.tail.window if self.tail is not None else None
         with self.runner.running:
             try:
-                return self.runner.run_once(window)
-            except Exception as error:
-                log.warning(
-                    "projection runner error", projection=self.runner.name, error=str(error)
-                )
+                return bool(self.runner.run_once(window))
+            except Exception:
                 self.runner.forget()
-                return None
+                raise
 
-    def _flush(self) -> None:
+    def failed(self, error: Exception) -> None:
+        log.warning("projection runner error", projection=self.runner.name, error=str(error))
+
+    def finish(self) -> None:
         """At stop: write the position reached through ignored events to tracking."""
-        if not self.active:
-            return
         with self.runner.running:
             if self.runner.checked is None:
                 return
@@ -165,27 +126,3 @@ class RunnerThread(Worker):
                 log.warning(
                     "projection tracking not written", projection=self.runner.name, error=str(error)
                 )
-
-    def _hold_lock(self) -> bool:
-        if not self.lock or self._lock_connection is not None:
-            return True
-        connection = self.runner.engine.connect()
-        key = zlib.crc32(f"tradestate:projection:{self.runner.name}".encode())
-        if connection.execute(select(func.pg_try_advisory_lock(key))).scalar():
-            connection.commit()
-            self._lock_connection = connection
-            self.runner.forget()  # another process may have run it meanwhile
-            self.active = True
-            log.info("projection runner active", projection=self.runner.name)
-            return True
-        connection.close()
-        self.active = False
-        return False
-
-    def _release_lock(self) -> None:
-        if self._lock_connection is not None:
-            try:
-                self._lock_connection.close()
-            finally:
-                self._lock_connection = None
-                self.active = not self.lock

@@ -36,8 +36,8 @@ from collections.abc import Callable, Mapping, Sequence
 import structlog
 from sqlalchemy import Table
 
+from application.follow import Follower
 from infrastructure.projections.runner import Change, Listener
-from infrastructure.projections.threads import RETRY_SECONDS, Worker
 from infrastructure.readmodels.queries import Mark, ReadModels, Row
 from infrastructure.readmodels.tables import ProjectionTables
 
@@ -46,7 +46,7 @@ log = structlog.get_logger("tradestate.projections")
 MAX_LOCAL_MOVES = 64
 
 
-class ChangeWatcher(Worker):
+class ChangeWatcher(Follower):
     def __init__(
         self,
         read: ReadModels,
@@ -56,12 +56,11 @@ class ChangeWatcher(Worker):
         *,
         poll: float = 0.1,
     ) -> None:
-        super().__init__("projections-watch")
+        super().__init__("projections-watch", poll=poll)
         self.read = read
         self.tables = tables
         self.publish = publish
         self.wanted = wanted
-        self.poll = poll
         self._lock = threading.Lock()
         # projection -> ((slot, generation), position up to which its rows are published)
         self._seen: dict[str, tuple[tuple[str, int], int]] = {}
@@ -96,26 +95,19 @@ class ChangeWatcher(Worker):
         self._local[name] = [move for move in moves if move[1] > seen]
         return seen
 
-    def _run(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                self.step()
-            except Exception as error:  # database gone: keep trying, say so
-                log.warning("read-model change watch failed", error=str(error))
-                self.stopped.wait(RETRY_SECONDS)
-                continue
-            self.wake.wait(self.poll)
-            self.wake.clear()
+    def failed(self, error: Exception) -> None:
+        log.warning("read-model change watch failed", error=str(error))
 
-    def step(self) -> None:
+    def step(self) -> bool:
         names = [name for name in self.tables if self.wanted(name)]
         with self._lock:
             for name in set(self._seen) - set(names):
                 del self._seen[name]  # nobody listens: start afresh when someone does
         if not names:
-            return
+            return False
         for name, slot, generation, position in self.read.version(names):
             self._catch_up(name, (slot, generation), position or 0)
+        return False
 
     def _catch_up(self, name: str, slot: tuple[str, int], position: int) -> None:
         with self._lock:

@@ -1,23 +1,21 @@
 """The tree's follower: one per store appends new events to the tree (with
 PostgreSQL, only while it holds the advisory lock; another process takes over
 when it dies). Runs beside the projections in `serve` and `worker`; it is not
-a projection, and nothing rebuilds it."""
+a projection, and nothing rebuilds it. A `Follower` (application/follow.py)."""
 
 from __future__ import annotations
 
-import zlib
-
 import structlog
-from sqlalchemy import Connection, func, select
 
-from infrastructure.projections.threads import RETRY_SECONDS, Worker
+from application.follow import Follower
+from infrastructure.locks import AdvisoryLock, LockHolding
 from infrastructure.transparency.appender import TreeAppender
 
 log = structlog.get_logger("tradestate.transparency")
-LOCK_KEY = zlib.crc32(b"tradestate:transparency-log")
+LOCK_KEY = "tradestate:transparency-log"
 
 
-class TreeFollower(Worker):
+class TreeFollower(Follower):
     def __init__(
         self,
         appender: TreeAppender,
@@ -26,65 +24,35 @@ class TreeFollower(Worker):
         settle: float = 0.1,
         lock: bool = False,
     ) -> None:
-        super().__init__("transparency-follow")
+        super().__init__(
+            "transparency-follow",
+            poll=poll,
+            recorder=appender.recorder,
+            holding=LockHolding(
+                AdvisoryLock(appender.engine, LOCK_KEY) if lock else None,
+                "transparency log",
+                taken=appender.forget,
+            ),
+        )
         self.appender = appender
-        self.poll = poll
         self.settle = settle
-        self.lock = lock
-        self.active = not lock
-        self._lock_connection: Connection | None = None
 
-    def _run(self) -> None:
-        try:
-            while not self.stopped.is_set():
-                if not self._hold_lock():
-                    self.stopped.wait(RETRY_SECONDS)
-                    continue
-                try:
-                    appended = self.appender.append_once()
-                except Exception as error:  # database gone, or another appender won
-                    log.warning("transparency log append failed", error=str(error))
-                    self._release_lock()
-                    self.stopped.wait(RETRY_SECONDS)
-                    continue
-                if appended < self.appender.page:
-                    self.wake.wait(self.poll)
-                    self.wake.clear()
-                    # Let a few commits gather: one tree transaction per command
-                    # would double the store's write transactions.
-                    self.stopped.wait(self.settle)
-            self._finish()
-        finally:
-            self._release_lock()
+    def step(self) -> bool:
+        return self.appender.append_once() >= self.appender.page
 
-    def _finish(self) -> None:
+    def idle(self) -> None:
+        super().idle()
+        # Let a few commits gather: one tree transaction per command would double
+        # the store's write transactions.
+        self.stopped.wait(self.settle)
+
+    def failed(self, error: Exception) -> None:  # database gone, or another appender won
+        log.warning("transparency log append failed", error=str(error))
+
+    def finish(self) -> None:
         """At stop: append what is committed and write a head over it."""
-        if not self.active:
-            return
         try:
             self.appender.catch_up()
             self.appender.write_head()
         except Exception as error:
             log.warning("transparency log not finished at stop", error=str(error))
-
-    def _hold_lock(self) -> bool:
-        if not self.lock or self._lock_connection is not None:
-            return True
-        connection = self.appender.engine.connect()
-        if connection.execute(select(func.pg_try_advisory_lock(LOCK_KEY))).scalar():
-            connection.commit()
-            self._lock_connection = connection
-            self.appender.forget()
-            self.active = True
-            return True
-        connection.close()
-        self.active = False
-        return False
-
-    def _release_lock(self) -> None:
-        if self._lock_connection is not None:
-            try:
-                self._lock_connection.close()
-            finally:
-                self._lock_connection = None
-                self.active = not self.lock

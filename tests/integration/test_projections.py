@@ -258,7 +258,7 @@ def test_another_process_commit_wakes_runners_without_waiting_for_the_poll(syste
     import time
 
     if system.url.is_postgres:
-        system.projections.follower.poll = 30.0  # only a NOTIFY can make this test pass in time
+        system.projections.tail.poll = 30.0  # only a NOTIFY can make this test pass in time
     system.projections.start()
     other = build_system(load_settings(database_url=database_url))
     try:

@@ -91,3 +91,43 @@ def test_live_events_are_decoded_on_the_followers_thread_not_the_loop() -> None:
 
     assert asyncio.run(run()) == [1, 2]
     assert decoded_on == ["projections-follow", "projections-follow"]
+
+
+class GrowingLog:
+    """A log that grows while the hub follows it (nothing wakes a reader: it polls)."""
+
+    def __init__(self, head: int) -> None:
+        self.items = [SimpleNamespace(id=i) for i in range(1, head + 1)]
+
+    def max_notification_id(self) -> int:
+        return self.items[-1].id if self.items else 0
+
+    def select_notifications(
+        self, start: int, limit: int, stop: int | None = None, topics: Any = (), **kwargs: Any
+    ) -> list[Any]:
+        low = start if kwargs.get("inclusive_of_start", True) else start + 1
+        found = [n for n in self.items if n.id >= low and (stop is None or n.id <= stop)]
+        return found[:limit]
+
+
+def test_without_the_projections_the_hub_runs_a_log_tail_of_its_own() -> None:
+    async def run() -> list[int]:
+        log = GrowingLog(head=2)
+        hub = EventHub(log, decode=lambda n: n.id)
+        hub.start()
+        seen: list[int] = []
+
+        async def take() -> None:
+            async for entry in hub.follow(2):
+                seen.append(entry.value)
+                if entry.sequence == 4:
+                    return
+
+        task = asyncio.create_task(take())
+        await asyncio.sleep(0.05)
+        log.items += [SimpleNamespace(id=3), SimpleNamespace(id=4)]
+        await asyncio.wait_for(task, 5)
+        await asyncio.to_thread(hub.stop)
+        return seen
+
+    assert asyncio.run(run()) == [3, 4]
