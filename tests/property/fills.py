@@ -9,6 +9,7 @@ from decimal import Decimal as D
 from functools import reduce
 
 import pytest
+from eventsourcing.application import LRUCache
 from hypothesis import strategies as st
 
 from application.inputs import FillInput, OrderInput
@@ -164,7 +165,7 @@ def _repeat(
         return
     fill, first = recorded[step.index % len(recorded)]
     head = app.head_sequence()
-    position = app.repository.get(first.position.id)
+    position: Position = app.repository.get(first.position.id)
     if step.other_order:
         others = [f.order_id for f, _ in recorded if f.order_id != fill.order_id]
         if not others:
@@ -177,7 +178,7 @@ def _repeat(
         assert again.fill.id == first.fill.id
         assert again.fill.realized_pnl == first.fill.realized_pnl
     assert app.head_sequence() == head
-    after = app.repository.get(first.position.id)
+    after: Position = app.repository.get(first.position.id)
     assert (after.version, after.quantity, after.realized_pnl) == (
         position.version,
         position.quantity,
@@ -195,6 +196,8 @@ def assert_position(position: Position, book: Book) -> None:
 
 
 def positions_of(app: TradingApplication, expected: Expected) -> dict[Key, Position]:
-    if app.repository.cache is not None:
-        app.repository.cache.clear()
+    cache = app.repository.cache
+    if cache is not None:
+        assert isinstance(cache, LRUCache)  # the store's cache is bounded (the only kind to clear)
+        cache.clear()
     return {key: app.repository.get(position_id(*key)) for key in expected.books}

@@ -31,7 +31,7 @@ def test_with_the_projections_follower_the_hub_reads_nothing_itself() -> None:
         recorder = Recorder(head=5)
         follower = SimpleNamespace(listeners=[])
         hub = EventHub(recorder, decode=lambda n: n.id)
-        hub.start(follower)  # type: ignore[arg-type]
+        hub.start(follower)
         assert follower.listeners and not recorder.subscribed
         seen: list[int] = []
 
@@ -65,7 +65,7 @@ def test_live_events_are_decoded_on_the_followers_thread_not_the_loop() -> None:
     async def run() -> list[int]:
         follower = SimpleNamespace(listeners=[])
         hub = EventHub(Recorder(head=0), decode=decode)
-        hub.start(follower)  # type: ignore[arg-type]
+        hub.start(follower)
         seen: list[int] = []
 
         async def take() -> None:
