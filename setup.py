@@ -1,7 +1,7 @@
 """setuptools hooks: fetch the GraphiQL playground bundles and build the dashboard.
 
 Metadata lives in pyproject.toml.  This file only adds the ``build_playground``
-command (interfaces/playground/build.py: ``npm ci`` by the committed
+command (interfaces/playground/build.py on interfaces/npm_build.py: ``npm ci`` by the committed
 package-lock.json, copying the UMD bundles to
 interfaces/playground/static/vendor/, which is gitignored) and runs it:
 
@@ -22,7 +22,7 @@ build_playground.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import sys
 from pathlib import Path
 
@@ -32,24 +32,23 @@ from setuptools.command.build_py import build_py as _build_py
 from setuptools.errors import ExecError
 
 ROOT = Path(__file__).resolve().parent
-BUILDER = ROOT / "interfaces" / "playground" / "build.py"
-DASHBOARD_BUILDER = ROOT / "interfaces" / "dashboard" / "build.py"
 
 
-def _load_builder(path: Path = BUILDER):
-    # Loaded by path: importing the `interfaces` package would need the project's
-    # dependencies, which pip's isolated build environment does not have.
-    spec = importlib.util.spec_from_file_location(f"_tradestate_{path.parent.name}_build", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def _load_builder(module: str):
+    # The builders and interfaces/npm_build.py (and the package __init__ files on the
+    # way) import only the standard library: pip's isolated build environment has none
+    # of the project's dependencies (tests/unit/test_npm_build.py checks it).
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module(module)
 
 
 class build_playground(Command):
     description = "fetch the GraphiQL playground bundles from the npm registry by package-lock.json"
     user_options = [("force", "f", "rebuild even if up to date")]
     boolean_options = ["force"]
+    builder = "interfaces.playground.build"
+    what = "the GraphiQL playground"
 
     def initialize_options(self) -> None:
         self.force = False
@@ -58,22 +57,17 @@ class build_playground(Command):
         pass
 
     def run(self) -> None:
-        builder = _load_builder()
+        builder = _load_builder(self.builder)
         try:
             builder.build(force=bool(self.force), log=lambda msg: print(msg, flush=True))
         except builder.BuildError as exc:
-            raise ExecError(f"building the GraphiQL playground failed: {exc}") from exc
+            raise ExecError(f"building {self.what} failed: {exc}") from exc
 
 
 class build_dashboard(build_playground):
     description = "build the dashboard (npm ci by package-lock.json, tsc, vite build)"
-
-    def run(self) -> None:
-        builder = _load_builder(DASHBOARD_BUILDER)
-        try:
-            builder.build(force=bool(self.force), log=lambda msg: print(msg, flush=True))
-        except builder.BuildError as exc:
-            raise ExecError(f"building the dashboard failed: {exc}") from exc
+    builder = "interfaces.dashboard.build"
+    what = "the dashboard"
 
 
 class build(_build):

@@ -59,7 +59,8 @@ def run(context: Run) -> list[Figure]:
     figures = []
     for engine in context.engines:
         orders = context.size(1500 if engine == "sqlite" else 800, 40)
-        with_, without = [], []
+        with_: list[float] = []
+        without: list[float] = []
         for _ in range(context.size(ROUNDS, 1)):
             for accounts, into in ((False, without), (True, with_)):
                 with scratch(engine, context.postgres_url) as url:

@@ -14,6 +14,7 @@ import statistics
 import time
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
 
@@ -66,7 +67,9 @@ def _group(app: Any, notifications: Any, ends: list[int]) -> list[list[Any]]:
 
 def measure_raw(url: str, groups: list[list[Any]]) -> float:
     """Saves/s of a bare Application writing the same events, one save per command."""
-    raw = Application(env=event_store_env(DatabaseUrl(url)) | {"IS_SNAPSHOTTING_ENABLED": "n"})
+    raw: Application[UUID] = Application(
+        env=event_store_env(DatabaseUrl(url)) | {"IS_SNAPSHOTTING_ENABLED": "n"}
+    )
     started = time.perf_counter()
     for group in groups:
         raw.save(*group)

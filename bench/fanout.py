@@ -26,6 +26,7 @@ import multiprocessing
 import statistics
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -196,7 +197,7 @@ def produced(phase: Phase) -> str:
 
 
 def figures_for(engine: str, ours: Phase, base: Phase, produce_cpu: float) -> list[Figure]:
-    common = {"scenario": "fanout", "engine": engine}
+    common: dict[str, Any] = {"scenario": "fanout", "engine": engine}
     errors = f"; {len(ours.errors)} errors, first: {ours.errors[0][:200]}" if ours.errors else ""
     p99 = ours.percentile_ms(99)
     cpu_ratio = bigger(ours.cpu_per_message_us, base.cpu_per_message_us)

@@ -134,8 +134,10 @@ class Listener(asyncio.Protocol):
 async def _listen(url: str, graphql: bool, after: int, state: Connection, ready: Any) -> None:
     address = urlsplit(url)
     loop = asyncio.get_running_loop()
+    host, port = address.hostname, address.port
+    assert host is not None and port is not None, url
     _, listener = await loop.create_connection(
-        lambda: Listener(address.path, graphql, state, ready), address.hostname, address.port
+        lambda: Listener(address.path, graphql, state, ready), host, port
     )
     try:
         await listener.closed

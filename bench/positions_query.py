@@ -7,6 +7,7 @@ from __future__ import annotations
 import statistics
 import time
 from decimal import Decimal
+from typing import Any
 
 import httpx
 
@@ -104,7 +105,7 @@ def run(context: Run) -> list[Figure]:
                 changed = after_each_change_ms(c, context.size(100, 10), count)
         p50, p99 = statistics.median(ours), statistics.quantiles(ours, n=100)[98]
         f50, f99 = statistics.median(floor), statistics.quantiles(floor, n=100)[98]
-        common = {"scenario": "positions_query", "engine": engine}
+        common: dict[str, Any] = {"scenario": "positions_query", "engine": engine}
         figures += [
             Figure(
                 **common,

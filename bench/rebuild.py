@@ -57,7 +57,7 @@ def in_child(what: str, url: str) -> dict[str, Any]:
     )
     if result.returncode != 0:
         raise RuntimeError(f"bench.rebuild {what} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(result.stdout.splitlines()[-1])
 
 
 def measure(url: str) -> tuple[dict[str, Any], dict[str, Any]]:

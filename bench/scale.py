@@ -26,7 +26,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bench.context import Run
 from bench.report import Figure, bigger
@@ -92,10 +92,12 @@ def floors(url: str, until: int, since: int) -> dict[str, Any]:
         text=True,
         check=True,
     )
-    return json.loads(result.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(result.stdout.splitlines()[-1])
 
 
 def floor_child(url: str, until: int, since: int) -> dict[str, Any]:
+    from eventsourcing.domain import DomainEvent
+
     from infrastructure.settings import load_settings
     from interfaces.composition import build_system
 
@@ -130,7 +132,7 @@ def floor_child(url: str, until: int, since: int) -> dict[str, Any]:
         "travel_floor": read(since, until),
         "tail_floor": read(head - (head % 50_000), head),
         "log_floor": read(0, head),
-        "middle_time": mapper.to_domain_event(middle).timestamp.isoformat(),
+        "middle_time": cast(DomainEvent, mapper.to_domain_event(middle)).timestamp.isoformat(),
         "instrument": instrument,
         "position": str(position),
     }

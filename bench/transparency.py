@@ -26,6 +26,7 @@ from bench.context import Run
 from bench.databases import scratch
 from bench.report import Figure, slower
 from bench.store import cached_sqlite_store
+from infrastructure.eventstore import WakeOnCommit
 from infrastructure.settings import load_settings
 from infrastructure.transparency.heads import HeadSigner
 from infrastructure.transparency.proofs import check_proof, inclusion_proof
@@ -40,7 +41,9 @@ def _commands(url: str, orders: int, follow: bool) -> float:
         return measure_commands(url, orders)[0]
     system = build_system(load_settings(database_url=url))
     follower = system.projections.companions[0]
-    system.app.recorder.add_waiter(follower.wake)
+    recorder = system.app.recorder
+    assert isinstance(recorder, WakeOnCommit)  # the store's recorders all are
+    recorder.add_waiter(follower.wake)
     follower.start()
     try:
         return measure_commands(url, orders)[0]

@@ -17,9 +17,9 @@ class InstrumentSetting(BaseModel):
     """One entry of `instruments`: keyed by an instrument name or a glob pattern."""
 
     currency: str | None = None
-    price_increment: Decimal | None = Field(None, gt=0)
-    size_increment: Decimal | None = Field(None, gt=0)
-    multiplier: Decimal = Field(Decimal(1), gt=0)
+    price_increment: Decimal | None = Field(default=None, gt=0)
+    size_increment: Decimal | None = Field(default=None, gt=0)
+    multiplier: Decimal = Field(default=Decimal(1), gt=0)
 
 
 class UnknownCurrency(ValueError):

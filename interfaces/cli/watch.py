@@ -18,11 +18,12 @@ from typing import Annotated, Any
 import typer
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from infrastructure.logging import configure_logging
 from interfaces.cli.options import ConfigOption, fail, settings_from
 
-PROTOCOL = "graphql-transport-ws"
+PROTOCOL = Subprotocol("graphql-transport-ws")
 QUERY = (
     "subscription($after:Int,$types:[String!]){ events(after:$after, types:$types)"
     "{ sequence type aggregateId aggregateVersion timestamp data } }"
@@ -66,7 +67,7 @@ async def subscribe(
 ) -> AsyncIterator[dict[str, Any]]:
     """The `events` a subscription delivers, until the server completes it."""
     headers = {"Authorization": f"Bearer {token}"} if token else None
-    async with connect(url, subprotocols=[PROTOCOL], additional_headers=headers) as ws:  # type: ignore[list-item]
+    async with connect(url, subprotocols=[PROTOCOL], additional_headers=headers) as ws:
         await _handshake(ws, token)
         variables = {"after": after, "types": list(types) or None}
         payload: dict[str, Any] = {"query": QUERY, "variables": variables}

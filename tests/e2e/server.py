@@ -83,12 +83,12 @@ class Server:
             "/graphql", json={"query": query, "variables": variables or {}}, **kw
         )
         assert response.status_code == 200, response.text
-        return response.json()  # type: ignore[no-any-return]
+        return response.json()
 
     def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         body = self.post(query, variables)
         assert "errors" not in body, body["errors"]
-        return body["data"]  # type: ignore[no-any-return]
+        return body["data"]
 
     def head(self) -> int:
         return int(self.data("{ systemStatus { headSequence } }")["systemStatus"]["headSequence"])

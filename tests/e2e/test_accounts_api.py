@@ -71,7 +71,7 @@ async def updates(
 
 def account(server: Server, sequence: int) -> dict[str, Any]:
     query = f'query($m: Int) {{ account(id: "e2e", minSequence: $m) {{ {TOTALS} }} }}'
-    return server.data(query, {"m": sequence})["account"]  # type: ignore[no-any-return]
+    return server.data(query, {"m": sequence})["account"]
 
 
 def test_account_query_subscription_and_resume_agree(server: Server) -> None:

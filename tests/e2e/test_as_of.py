@@ -26,12 +26,12 @@ ACCEPT = """mutation($id: ID!) { acceptSignal(id: $id) { signal { id asOf orderI
 
 def read_order(server: Server, order_id: str, at: int) -> dict[str, Any]:
     query = "query($id: ID!, $n: Int) { order(id: $id, minSequence: $n) { asOf } }"
-    return server.data(query, {"id": order_id, "n": at})["order"]  # type: ignore[no-any-return]
+    return server.data(query, {"id": order_id, "n": at})["order"]
 
 
 def read_position(server: Server, instrument: str, at: int) -> dict[str, Any]:
     query = "query($i: String!, $n: Int) { position(instrument: $i, minSequence: $n) { asOf } }"
-    return server.data(query, {"i": instrument, "n": at})["position"]  # type: ignore[no-any-return]
+    return server.data(query, {"i": instrument, "n": at})["position"]
 
 
 def place(server: Server, client_order_id: str, instrument: str, quantity: str) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from typing import Any
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ import websockets
 from gql import Client, gql
 from gql.transport.exceptions import TransportError, TransportQueryError
 from gql.transport.websockets import WebsocketsTransport
+from websockets.typing import Origin, Subprotocol
 
 from tests.e2e.conftest import READER, TRADER
 from tests.e2e.server import ROOT, Server, environment, serve_command
@@ -50,7 +52,7 @@ def test_a_trader_mutates(guarded: Server) -> None:
     assert codes(call(guarded, MUTATION, TRADER)) == []
 
 
-async def _first_event(url: str, protocol: str, **transport: object) -> dict:
+async def _first_event(url: str, protocol: str, **transport: Any) -> dict:
     client = Client(transport=WebsocketsTransport(url=url, subprotocols=[protocol], **transport))
     async with client as session:
         async for result in session.subscribe(
@@ -90,8 +92,8 @@ def test_cross_origin_websocket_handshakes_are_refused_unless_allowed(guarded: S
     async def handshake(origin: str) -> None:
         async with websockets.connect(
             guarded.ws,
-            subprotocols=["graphql-transport-ws"],
-            origin=origin,  # type: ignore[list-item]
+            subprotocols=[Subprotocol("graphql-transport-ws")],
+            origin=Origin(origin),
         ):
             pass
 

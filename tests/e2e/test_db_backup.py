@@ -68,7 +68,8 @@ def test_a_backup_under_concurrent_writes_is_consistent_and_passes_audit(tmp_pat
     live.mkdir()
     with running_server(live) as server:
         source = Path(server.db.removeprefix("sqlite:///"))
-        stop, written = threading.Event(), []
+        stop = threading.Event()
+        written: list[int] = []
         writer = threading.Thread(target=write_until, args=(server, stop, written), daemon=True)
         writer.start()
         try:

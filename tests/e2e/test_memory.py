@@ -16,6 +16,7 @@ import threading
 
 import pytest
 import websockets
+from websockets.typing import Subprotocol
 
 from tests.e2e.server import Server, running_server
 
@@ -56,8 +57,8 @@ def test_open_subscriptions_keep_server_memory_flat(tmp_path) -> None:
         async def run() -> list[int]:
             async with websockets.connect(
                 server.ws,
-                subprotocols=["graphql-transport-ws"],
-                max_size=None,  # type: ignore[list-item]
+                subprotocols=[Subprotocol("graphql-transport-ws")],
+                max_size=None,
             ) as socket:
                 await socket.send(json.dumps({"type": "connection_init"}))
                 await socket.recv()
@@ -92,7 +93,7 @@ def test_open_subscriptions_keep_server_memory_flat(tmp_path) -> None:
                             last.append(message)  # errors, completes: shown on a failure
 
                 reader = asyncio.create_task(drain())
-                samples = []
+                samples: list[int] = []
                 for _ in range(ROUNDS):
                     await asyncio.to_thread(write, server, EVENTS_PER_ROUND)
                     expected = SUBSCRIPTIONS * EVENTS_PER_ROUND * (len(samples) + 1)

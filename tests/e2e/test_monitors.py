@@ -68,7 +68,7 @@ def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
 def triggered(server: Server, monitor_id: str) -> dict[str, Any] | None:
     for monitor in server.data(MONITORS)["monitors"]:
         if monitor["id"] == monitor_id and monitor["status"] != "ACTIVE":
-            return monitor  # type: ignore[no-any-return]
+            return monitor
     return None
 
 

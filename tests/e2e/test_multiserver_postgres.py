@@ -52,10 +52,12 @@ def advisory_locks(url: str) -> int:
     params.pop("schema")
     params.pop("password")
     with psycopg.connect(**params) as connection:
-        return connection.execute(
+        row = connection.execute(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
             "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        ).fetchone()[0]
+        ).fetchone()
+    assert row is not None  # count(*) always answers one row
+    return int(row[0])
 
 
 def wait_for_locks(url: str, count: int, timeout: float = 30) -> None:

@@ -71,7 +71,7 @@ class Load:
         if "errors" in body:
             self.refusals += [f"{name}: {e['extensions']['code']}" for e in body["errors"]]
             return None
-        return body["data"]  # type: ignore[no-any-return]
+        return body["data"]
 
     def wait_for_acks(self, count: int, timeout: float = 30) -> None:
         target = len(self.acknowledged) + count

@@ -8,7 +8,7 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
@@ -41,7 +41,7 @@ def write_in_background(server: Server, count: int, instrument: str = "BG") -> t
 
 async def subscribe(
     server: Server, protocol: str, query: str, variables: dict[str, Any] | None = None
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     transport = WebsocketsTransport(url=server.ws, subprotocols=[protocol])
     async with Client(transport=transport) as session:
         request = gql(query)

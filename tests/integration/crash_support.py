@@ -59,7 +59,7 @@ def wait_for_token(process: subprocess.Popen[str], token: str, timeout: float = 
     threading.Thread(target=scan, daemon=True).start()
     if not found.wait(timeout):
         process.kill()
-        pytest.fail(f"{process.args} did not say {token} within {timeout}s")
+        pytest.fail(f"{process.args!r} did not say {token} within {timeout}s")
 
 
 def sigkill(process: subprocess.Popen[str]) -> None:

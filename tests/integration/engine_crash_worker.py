@@ -28,7 +28,7 @@ from domain.ids import monitor_order_client_id, order_id
 from domain.monitors import Monitor
 from domain.orders import Order
 from domain.values import OrderStatus
-from infrastructure.broker.paper import paper_fill_id
+from infrastructure.broker.paper import PaperBroker, paper_fill_id
 from interfaces.composition import build_system
 from tests.integration.engine_support import engine_settings, started_policies
 
@@ -74,9 +74,11 @@ def main(url: str, csv_path: str, monitor: str, point: str | None) -> int:
     engine.start()
     deadline = time.monotonic() + 90
     status = 3
+    broker = engine.broker
+    assert isinstance(broker, PaperBroker)  # the engine settings' broker
     while time.monotonic() < deadline:
         order = app.store.find(Order, exit_order_id)
-        booked = {fill["order_id"] for fill in engine.broker.book.fills(limit=100)}
+        booked = {fill["order_id"] for fill in broker.book.fills(limit=100)}
         if order is not None and order.status is OrderStatus.FILLED and exit_order_id in booked:
             status = 0
             break

@@ -49,7 +49,7 @@ def install_crash(projection: str, point: str, count: int) -> Any:
                 tick()
             return written
 
-        SqlRowStore.flush = flush_then_maybe_die  # type: ignore[method-assign]
+        SqlRowStore.flush = flush_then_maybe_die  # type: ignore[assignment]  # a crash point
         return None
 
     def progress(name: str, _upto: int, _head: int) -> None:

@@ -96,7 +96,7 @@ def test_a_process_that_applies_its_own_projections_reads_no_rows_again(two):
     server.projections.watch(lambda name: name == "positions")
     watcher = server.projections.watcher
     original = watcher.read.changes
-    watcher.read.changes = lambda *a, **k: calls.append(a) or original(*a, **k)  # type: ignore[method-assign]
+    watcher.read.changes = lambda *a, **k: calls.append(a) or original(*a, **k)
     seen: list[Any] = []
     server.projections.add_listener(seen.append)
     server.projections.start()

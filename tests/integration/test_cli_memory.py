@@ -45,7 +45,7 @@ def grow_to(url: str, events: int) -> None:
     quotes = [QuoteInput(f"SYM{i:02d}", D("101.25") + i, volume=D(1000 + i)) for i in range(20)]
     system.commands.quotes.ingest_quotes(quotes)
     [model] = system.app.recorder.select_notifications(1, 1)
-    head = system.app.recorder.max_notification_id()
+    head = system.app.recorder.max_notification_id() or 0
     while head < events:
         batch = [
             StoredEvent(uuid4(), 1, model.topic, model.state)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.typing import Subprotocol
 
 from application.inputs import QuoteInput
 from infrastructure.settings import load_settings
@@ -75,7 +76,9 @@ def running(server: FakeServer) -> Iterator[str]:
     stop = asyncio.Event()
 
     async def main() -> None:
-        async with serve(server.handle, "127.0.0.1", 0, subprotocols=["graphql-transport-ws"]) as s:
+        async with serve(
+            server.handle, "127.0.0.1", 0, subprotocols=[Subprotocol("graphql-transport-ws")]
+        ) as s:
             port.append(s.sockets[0].getsockname()[1])
             ready.set()
             await stop.wait()

@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from eventsourcing.utils import get_topic
@@ -42,7 +43,7 @@ def falling_quotes(path: Path) -> Path:
     return path
 
 
-def long_with_stop(url: str) -> tuple:
+def long_with_stop(url: str) -> UUID:
     system = build_system(engine_settings(url, quiet=True))
     app = system.commands
     order = app.orders.place_order(OrderInput("setup-buy", "AAPL", "BUY", Decimal(10))).order

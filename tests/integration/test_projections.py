@@ -209,6 +209,7 @@ def wait_until_ready(worker: subprocess.Popen, timeout: float = 60) -> None:
     found = threading.Event()
 
     def scan() -> None:
+        assert worker.stdout is not None
         for line in iter(worker.stdout.readline, ""):
             if READY in line:
                 found.set()

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from application.commands import Commands
 from application.inputs import FillInput, MonitorInput, OrderInput, QuoteInput, SignalInput
 from domain.errors import DomainError
+from domain.orders import Order
 
 INSTRUMENTS = ("ACME", "BOLT")
 ACCOUNTS = ("default", "acct-2")
@@ -116,7 +117,7 @@ class Runner:
         self.orders.append(self.app.orders.place_order(spec).order.id)
 
     def _fill(self, n: int, i: int, share: D, price: D, fee: D) -> None:
-        order = self.app.store.repository.get(self._pick(self.orders, i))
+        order: Order = self.app.store.repository.get(self._pick(self.orders, i))
         quantity = order.remaining * share
         if quantity <= 0:
             return

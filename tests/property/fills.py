@@ -9,6 +9,7 @@ from decimal import Decimal as D
 from functools import reduce
 
 import pytest
+from eventsourcing.application import LRUCache
 from hypothesis import strategies as st
 
 from application.commands import Commands
@@ -162,7 +163,7 @@ def _repeat(app: Commands, step: Repeat, recorded: list[tuple[FillInput, FillRes
         return
     fill, first = recorded[step.index % len(recorded)]
     head = app.store.head_sequence()
-    position = app.store.repository.get(first.position.id)
+    position: Position = app.store.repository.get(first.position.id)
     if step.other_order:
         others = [f.order_id for f, _ in recorded if f.order_id != fill.order_id]
         if not others:
@@ -175,7 +176,7 @@ def _repeat(app: Commands, step: Repeat, recorded: list[tuple[FillInput, FillRes
         assert again.fill.id == first.fill.id
         assert again.fill.realized_pnl == first.fill.realized_pnl
     assert app.store.head_sequence() == head
-    after = app.store.repository.get(first.position.id)
+    after: Position = app.store.repository.get(first.position.id)
     assert (after.version, after.quantity, after.realized_pnl) == (
         position.version,
         position.quantity,
@@ -193,6 +194,8 @@ def assert_position(position: Position, book: Book) -> None:
 
 
 def positions_of(app: Commands, expected: Expected) -> dict[Key, Position]:
-    if app.store.repository.cache is not None:
-        app.store.repository.cache.clear()
+    cache = app.store.repository.cache
+    if cache is not None:
+        assert isinstance(cache, LRUCache)  # the store's cache is bounded (the only kind to clear)
+        cache.clear()
     return {key: app.store.repository.get(position_id(*key)) for key in expected.books}

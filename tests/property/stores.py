@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 from application.commands import Commands
@@ -25,12 +26,12 @@ def memory_app() -> Iterator[Commands]:
 
 @contextmanager
 def sqlite_system(
-    directory: Path, settings: dict[str, object] | None = None, **kwargs: object
+    directory: Path, settings: dict[str, Any] | None = None, **kwargs: Any
 ) -> Iterator[System]:
     """A system on a new SQLite file in `directory` (with `settings`), removed afterwards."""
     path = directory / f"property-{uuid4().hex[:12]}.db"
     loaded = load_settings(database_url=f"sqlite:///{path}", **(settings or {}))
-    system = build_system(loaded, **kwargs)  # type: ignore[arg-type]
+    system = build_system(loaded, **kwargs)
     try:
         yield system
     finally:

@@ -33,7 +33,7 @@ from tests.property.stores import sqlite_system
 def versioned_classes() -> list[type[Any]]:
     """Every class whose stored state carries a class version: each domain aggregate
     (its snapshots) and each event class nested in it."""
-    found = []
+    found: list[type[Any]] = []
     for info in pkgutil.iter_modules(domain.__path__):
         module = importlib.import_module(f"domain.{info.name}")
         for _, aggregate in inspect.getmembers(module, inspect.isclass):
@@ -76,7 +76,7 @@ hundredths = st.integers(0, 10_000)
 def v1_signals(draw: st.DrawFn) -> OldSignal:
     """v1: `confidence` 0-100, written as a JSON integer, a JSON number with
     decimals, or a Decimal; the class version was implicit (or written as 1)."""
-    state = draw(common)
+    state: dict[str, Any] = draw(common)
     cents = draw(hundredths)
     written = draw(st.sampled_from(["int", "float", "decimal"]))
     if written == "int":
@@ -103,7 +103,7 @@ def v2_signals(draw: st.DrawFn) -> OldSignal:
 
 @st.composite
 def v3_signals(draw: st.DrawFn) -> OldSignal:
-    state = draw(common)
+    state: dict[str, Any] = draw(common)
     strength = D(draw(hundredths)).scaleb(-4)
     expires = draw(st.one_of(st.none(), st.timedeltas(timedelta(0), timedelta(days=9000))))
     expires_at = None if expires is None else datetime(2020, 1, 1, tzinfo=UTC) + expires

@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -21,7 +22,7 @@ class FakeBroker:
     """A broker book held in a dict (subclasses nothing of ours: the port is a Protocol)."""
 
     def __init__(self) -> None:
-        self.book = {}
+        self.book: dict[tuple[str, str], Decimal] = {}
 
     def positions(self):
         return dict(self.book)

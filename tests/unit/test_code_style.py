@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-MYPY_PATHS = ("domain", "application", "infrastructure", "interfaces")
+MYPY_PATHS = ("domain", "application", "infrastructure", "interfaces", "bench", "tests")
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:

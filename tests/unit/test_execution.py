@@ -129,7 +129,7 @@ def test_the_fast_path_is_taken_for_a_plain_list() -> None:
     calls = 0
     original = ExecutionContext.execute_field
 
-    def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def counting(self, *args, **kwargs):
         nonlocal calls
         calls += 1
         return original(self, *args, **kwargs)

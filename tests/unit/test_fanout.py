@@ -31,7 +31,7 @@ def test_with_the_projections_follower_the_hub_reads_nothing_itself() -> None:
         recorder = Recorder(head=5)
         follower = SimpleNamespace(listeners=[])
         hub = EventHub(recorder, decode=lambda n: n.id)
-        hub.start(follower)  # type: ignore[arg-type]
+        hub.start(follower)
         assert follower.listeners and not recorder.subscribed
         seen: list[int] = []
 
@@ -65,7 +65,7 @@ def test_live_events_are_decoded_on_the_followers_thread_not_the_loop() -> None:
     async def run() -> list[int]:
         follower = SimpleNamespace(listeners=[])
         hub = EventHub(Recorder(head=0), decode=decode)
-        hub.start(follower)  # type: ignore[arg-type]
+        hub.start(follower)
         seen: list[int] = []
 
         async def take() -> None:
@@ -103,9 +103,16 @@ class GrowingLog:
         return self.items[-1].id if self.items else 0
 
     def select_notifications(
-        self, start: int, limit: int, stop: int | None = None, topics: Any = (), **kwargs: Any
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Any = (),
+        *,
+        inclusive_of_start: bool = True,
     ) -> list[Any]:
-        low = start if kwargs.get("inclusive_of_start", True) else start + 1
+        first = start or 1
+        low = first if inclusive_of_start else first + 1
         found = [n for n in self.items if n.id >= low and (stop is None or n.id <= stop)]
         return found[:limit]
 

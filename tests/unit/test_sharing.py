@@ -87,6 +87,7 @@ def test_identical_plans_run_once_and_every_member_gets_every_payload() -> None:
         executions = Executions(buffer_size=100)
         source = FakeSource()
         how = plan("subscription { quotes { last } }", None, None)
+        assert how is not None
         received: list[list[Any]] = [[], [], []]
         tasks = [asyncio.create_task(collect(executions.run(how, source), r)) for r in received]
         await asyncio.sleep(0)
@@ -111,6 +112,7 @@ def test_a_slow_member_is_dropped_alone_and_the_last_to_leave_stops_the_run() ->
         executions = Executions(buffer_size=2)
         source = FakeSource()
         how = plan("subscription { quotes { last } }", None, None)
+        assert how is not None
         slow = executions.run(how, source)
         fast: list[Any] = []
         fast_task = asyncio.create_task(collect(executions.run(how, source), fast))
@@ -144,6 +146,7 @@ def test_errors_before_execution_reach_every_member_and_are_not_shared_later() -
         executions = Executions(buffer_size=10)
         source = FakeSource()
         how = plan("subscription { quotes { nope } }", None, None)
+        assert how is not None
         received: list[list[Any]] = [[], []]
         tasks = [asyncio.create_task(collect(executions.run(how, source), r)) for r in received]
         await asyncio.sleep(0)
