@@ -35,12 +35,13 @@ def value(
     price = mark if mark is not None else average
     if price is None:  # a quantity set by reconciliation, never priced
         return NOTHING
-    net = CONTEXT.multiply(CONTEXT.multiply(quantity, price), multiplier)
+    net = round_money(CONTEXT.multiply(CONTEXT.multiply(quantity, price), multiplier), places)
     unrealized = ZERO
     if mark is not None and average is not None:
         moved = CONTEXT.multiply(CONTEXT.subtract(mark, average), quantity)
         unrealized = round_money(CONTEXT.multiply(moved, multiplier), places)
-    return Value(unrealized, round_money(CONTEXT.abs(net), places), round_money(net, places))
+    # Half-even rounding is symmetric about zero: rounding |net| is |rounded net|.
+    return Value(unrealized, CONTEXT.abs(net), net)
 
 
 def minute_of(when: datetime) -> datetime:
