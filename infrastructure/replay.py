@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from sqlalchemy import Connection, Engine, func, insert, select
 
@@ -68,7 +69,8 @@ def _last_at_or_before(
         start = max(stop - PAGE + 1, after + 1)
         page = recorder.select_notifications(start, PAGE, stop=stop)
         for notification in reversed(page):
-            if mapper.to_domain_event(notification).timestamp <= when:
+            event = cast(DomainEvent, mapper.to_domain_event(notification))  # all stored are
+            if event.timestamp <= when:
                 return notification.id
         stop = start - 1
     return 0
