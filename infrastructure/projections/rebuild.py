@@ -51,7 +51,7 @@ def rebuild(
     names: Sequence[str] = (),
     *,
     progress: Progress | None = None,
-    page: int = 5000,
+    page: int = 20_000,
     until: int | None = None,
     swap: bool = True,
 ) -> dict[str, int]:
