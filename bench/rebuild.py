@@ -30,25 +30,25 @@ PAGE = 5000
 def rebuild_all(url: str) -> dict[str, Any]:
     system = build_system(load_settings(database_url=url))
     head = system.app.head_sequence()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     rebuild(system.engine, system.app.recorder, system.app.mapper)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     system.close()
-    return {"events": head, "seconds": elapsed}
+    return {"events": head, "seconds": elapsed, "cpu_seconds": cpu}
 
 
 def read_log(url: str) -> dict[str, Any]:
     system = build_system(load_settings(database_url=url))
     recorder, mapper, start, events = system.app.recorder, system.app.mapper, 0, 0
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     while page := recorder.select_notifications(start, PAGE, inclusive_of_start=False):
         for notification in page:
             mapper.to_domain_event(notification)
         events += len(page)
         start = page[-1].id
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     system.close()
-    return {"events": events, "seconds": elapsed}
+    return {"events": events, "seconds": elapsed, "cpu_seconds": cpu}
 
 
 def in_child(what: str, url: str) -> dict[str, Any]:
@@ -65,21 +65,13 @@ def measure(url: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def figures_for(engine: str, ours: dict[str, Any], base: dict[str, Any], note: str) -> list[Figure]:
-    rate, base_rate = ours["events"] / ours["seconds"], base["events"] / base["seconds"]
     rss, base_rss = ours["max_rss_kb"] / 1024, base["max_rss_kb"] / 1024
     return [
-        Figure(
-            scenario="rebuild",
-            engine=engine,
-            figure=f"all projections, {ours['events']:,} events",
-            value=rate,
-            unit="events/s",
-            **on_sqlite(engine, f"≥ {TARGET_RATE:,.0f}/s", rate >= TARGET_RATE),
-            baseline=base_rate,
-            baseline_label="read+decode log ev/s",
-            ratio=slower(rate, base_rate),
-            note=note,
+        rate_figure(
+            engine, ours, base, "seconds", f"all projections, {ours['events']:,} events", note
         ),
+        # On a loaded machine wall time measures the load; CPU time measures the work.
+        rate_figure(engine, ours, base, "cpu_seconds", "the same, per CPU second"),
         Figure(
             scenario="rebuild",
             engine=engine,
@@ -92,6 +84,26 @@ def figures_for(engine: str, ours: dict[str, Any], base: dict[str, Any], note: s
             ratio=bigger(rss, base_rss),
         ),
     ]
+
+
+def rate_figure(
+    engine: str, ours: dict[str, Any], base: dict[str, Any], clock: str, label: str, note: str = ""
+) -> Figure:
+    """Events per second of `clock` (wall `seconds` or `cpu_seconds`) against the reader's."""
+    rate, base_rate = ours["events"] / ours[clock], base["events"] / base[clock]
+    per = "CPU s" if clock == "cpu_seconds" else "s"
+    return Figure(
+        scenario="rebuild",
+        engine=engine,
+        figure=label,
+        value=rate,
+        unit=f"events/{per}",
+        **on_sqlite(engine, f"≥ {TARGET_RATE:,.0f}/{per}", rate >= TARGET_RATE),
+        baseline=base_rate,
+        baseline_label=f"read+decode log ev/{per}",
+        ratio=slower(rate, base_rate),
+        note=note,
+    )
 
 
 def run(context: Run) -> list[Figure]:

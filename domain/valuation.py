@@ -56,13 +56,10 @@ def value(
     price = mark if mark is not None else average
     if price is None:  # a quantity set by reconciliation, never priced
         return NOTHING
-    net = CONTEXT.multiply(CONTEXT.multiply(quantity, price), multiplier)
+    net = round_money(CONTEXT.multiply(CONTEXT.multiply(quantity, price), multiplier), places)
     unrealized = unrealized_pnl(quantity, average, mark, multiplier, places)
-    return Value(
-        ZERO if unrealized is None else unrealized,
-        round_money(CONTEXT.abs(net), places),
-        round_money(net, places),
-    )
+    # Half-even rounding is symmetric about zero: rounding |net| is |rounded net|.
+    return Value(ZERO if unrealized is None else unrealized, CONTEXT.abs(net), net)
 
 
 def total_pnl(realized: Decimal, unrealized: Decimal) -> Decimal:

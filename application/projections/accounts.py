@@ -185,19 +185,32 @@ class AccountsProjection(Projection):
             rows.put("accounts", key, account)
         before = _total(account)
         account["places"] = places
-        account["realized_pnl"] = _add(account["realized_pnl"], realized)
-        account["commission_paid"] = _add(account["commission_paid"], commission)
-        account["unrealized_pnl"] = _shift(
-            account["unrealized_pnl"], was.unrealized, now.unrealized
-        )
-        account["gross_exposure"] = _shift(account["gross_exposure"], was.gross, now.gross)
-        account["net_exposure"] = _shift(account["net_exposure"], was.net, now.net)
+        if realized:
+            account["realized_pnl"] = CONTEXT.add(account["realized_pnl"], realized)
+        if commission:
+            account["commission_paid"] = CONTEXT.add(account["commission_paid"], commission)
+        if was.unrealized != now.unrealized:
+            account["unrealized_pnl"] = _shift(
+                account["unrealized_pnl"], was.unrealized, now.unrealized
+            )
+        if was.gross != now.gross:
+            account["gross_exposure"] = _shift(account["gross_exposure"], was.gross, now.gross)
+        if was.net != now.net:
+            account["net_exposure"] = _shift(account["net_exposure"], was.net, now.net)
         # `_value_of` gives NOTHING exactly for a flat position.
         account["open_positions"] += (position["quantity"] != 0) - (was is not NOTHING)
         account["updated_at"], account["as_of"] = when, sequence
+        after = _total(account) if realized or was.unrealized != now.unrealized else before
         bar_key = (*key, bar_start)
         bar = rows.get("pnl_bars", bar_key)
-        rows.put("pnl_bars", bar_key, moved_bar(bar, bar_key, before, _total(account), sequence))
+        if bar is None:
+            rows.put("pnl_bars", bar_key, moved_bar(None, bar_key, before, after, sequence))
+        else:  # this event's own copy (`_Rows`), moved in place as `moved_bar` moves it
+            if after > bar["high"]:
+                bar["high"] = after
+            if after < bar["low"]:
+                bar["low"] = after
+            bar["close"], bar["as_of"] = after, sequence
 
 
 class _Rows:
@@ -242,10 +255,6 @@ def _new_account(key: tuple[str, str], places: int) -> Row:
         "net_exposure": ZERO,
         "open_positions": 0,
     }
-
-
-def _add(total: Decimal, amount: Decimal) -> Decimal:
-    return CONTEXT.add(total, amount) if amount else total
 
 
 def _shift(total: Decimal, was: Decimal, now: Decimal) -> Decimal:

@@ -34,6 +34,9 @@ def serve(
     """Serve /graphql (HTTP and WebSocket), /health, /ready and /metrics until
     SIGINT/SIGTERM. Migrates the read models first. Without tokens
     (TRADESTATE_READER_TOKEN / TRADESTATE_TRADER_TOKEN) it binds to loopback only."""
+    # Start-up allocates a long-lived heap (imports, schema) and frees almost nothing:
+    # the collector would walk it again and again. Collected once, when built.
+    gc.disable()
     settings = settings_from(db, config, host=host, port=port)
     check_binding(settings)
     configure_logging(settings)
@@ -46,11 +49,14 @@ def serve(
         return
     engine = system.trading_engine
     try:
+        # The app is built before any thread starts: the runners and the transparency
+        # follower (catching up a long log) would otherwise share the GIL with it.
+        server = prepared_server(system, settings)
         system.projections.start()
         system.start_policies()
         if engine is not None:
             engine.start()
-        run_server(system, settings)
+        run_server(server, system, settings)
     finally:
         if engine is not None:
             engine.stop()
@@ -96,7 +102,8 @@ def uvicorn_server(app: Any, settings: Settings) -> Any:
     )
 
 
-def run_server(system: System, settings: Settings) -> None:
+def prepared_server(system: System, settings: Settings) -> Any:
+    """The uvicorn server of the API app, with start-up objects frozen."""
     from interfaces.api.app import create_app
 
     server = uvicorn_server(create_app(system, settings), settings)
@@ -104,6 +111,11 @@ def run_server(system: System, settings: Settings) -> None:
     # generations so GC pauses stay short under many subscribers.
     gc.collect()
     gc.freeze()
+    gc.enable()
+    return server
+
+
+def run_server(server: Any, system: System, settings: Settings) -> None:
     log.info(
         "serving",
         url=f"http://{settings.host}:{settings.port}/graphql",
