@@ -59,7 +59,7 @@ class CommandBase(Application[UUID]):
     changing its aggregates therefore leaves the cache as it was.
     """
 
-    clock: Clock = staticmethod(utc_now)  # type: ignore[assignment]
+    clock: Clock = staticmethod(utc_now)
     default_account = "default"
     default_signal_quantity = Decimal(1)
     # Aggregates later commands load again; others (quote batches) stay out of the cache.

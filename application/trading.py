@@ -43,7 +43,7 @@ class TradingApplication(QuoteCommands, RemoteReconciliationCommands):
         instrument_specs: SpecTable | None = None,
     ) -> None:
         super().__init__(env)
-        self.clock = clock  # type: ignore[method-assign]
+        self.clock = clock
         self.broker = broker
         self.position_directory = position_directory
         self.market_prices = market_prices

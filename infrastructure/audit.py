@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -46,7 +46,7 @@ class Finding:
     details: list[str] = field(default_factory=list)
 
 
-def _pages(recorder: ApplicationRecorder, head: int) -> Iterator[list[Notification]]:
+def _pages(recorder: ApplicationRecorder, head: int) -> Iterator[Sequence[Notification]]:
     start = 0
     while start < head:
         page = recorder.select_notifications(start, PAGE, stop=head, inclusive_of_start=False)
@@ -99,7 +99,7 @@ class _Decoding:
             return True
         return False
 
-    def feed(self, page: list[Notification]) -> None:
+    def feed(self, page: Sequence[Notification]) -> None:
         for notification in page:
             if notification.topic in self.bad_topics and self._unreadable(notification):
                 continue

@@ -64,7 +64,8 @@ class WakeOnCommit(ApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        ids = super().insert_events(stored_events, **kwargs)
+        # a mixin: the concrete recorder after it in the MRO implements insert_events
+        ids = super().insert_events(stored_events, **kwargs)  # type: ignore[safe-super]  # mixin
         self.wake()
         return ids
 

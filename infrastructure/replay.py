@@ -17,9 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
+from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from sqlalchemy import Connection, Engine, func, insert, select
 
@@ -73,7 +74,8 @@ def _last_at_or_before(
         start = max(stop - PAGE + 1, after + 1)
         page = recorder.select_notifications(start, PAGE, stop=stop)
         for notification in reversed(page):
-            if mapper.to_domain_event(notification).timestamp <= when:
+            event = cast(DomainEvent, mapper.to_domain_event(notification))  # all stored are
+            if event.timestamp <= when:
                 return notification.id
         stop = start - 1
     return 0
@@ -208,8 +210,9 @@ def travelled(
         for checkpoint in checkpoints.at_or_before(source, until) if source else ():
             thin = lean and (checkpoint.sequence // every + 1) * every > until
             only = _touched(recorder, checkpoint.sequence, until) if thin else None
+            assert source is not None  # checkpoints come only from a source
             try:
-                checkpoints.restore(source, checkpoint, scratch, only=only)  # type: ignore[arg-type]
+                checkpoints.restore(source, checkpoint, scratch, only=only)
             except checkpoints.CorruptCheckpoint as error:
                 checkpoints.warn_corrupt(error)
                 continue

@@ -80,7 +80,7 @@ def resolve_factory(spec: str) -> Callable[[StrategyConfig], Strategy]:
         return target  # type: ignore[return-value]
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         if entry.name == spec:
-            return entry.load()  # type: ignore[no-any-return]
+            return entry.load()
     builtin = _builtin()
     if spec in builtin:
         return builtin[spec]

@@ -31,7 +31,7 @@ class TrackingRow:
     updated_at: datetime | None
 
 
-def _insert(connection: Connection):  # type: ignore[no-untyped-def]
+def _insert(connection: Connection):
     return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
 
 

@@ -119,8 +119,8 @@ class ChangeWatcher(Worker):
 
     def _catch_up(self, name: str, slot: tuple[str, int], position: int) -> None:
         with self._lock:
-            floor = self._floors.pop(name, None)
-            floor = floor[1] if floor is not None and floor[0] == slot else None
+            kept = self._floors.pop(name, None)
+            floor = kept[1] if kept is not None and kept[0] == slot else None
             seen = self._seen.get(name)
             if (seen is None or seen[0] != slot) and floor is None:
                 # Listen from here on (the local runner may have moved on meanwhile).

@@ -184,7 +184,7 @@ def _number(value: Any) -> Decimal:
 def _utc(value: Any) -> datetime:
     if isinstance(value, str):  # SQLite: the UTC wall time as text
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return value.astimezone(UTC)  # type: ignore[no-any-return]
+    return value.astimezone(UTC)
 
 
 def _bar(

@@ -20,7 +20,7 @@ bytes the tree witnessed, so the batches never accept what the rows would refuse
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -55,7 +55,7 @@ def _statements(url: DatabaseUrl) -> tuple[str, str]:
     return leaves, events
 
 
-def leaf_hashes(rows: list[Any]) -> list[bytes]:
+def leaf_hashes(rows: Sequence[Any]) -> list[bytes]:
     """tree.row_leaf of each (sequence, originator hex, version, topic, state) row;
     formatted by the same f-string as there (str of each value)."""
     return [
@@ -135,7 +135,7 @@ def check_in_batches(
                     root = root_inside(frontier, levels, start, n)
                     if any(expected != root for _, expected in integrity.roots_wanted[n]):
                         sequence = last_sequence(integrity.connection, n)
-                        integrity.check_root(n, sequence, lambda r=root: r)
+                        integrity.check_root(n, sequence, _given(root))
                     if integrity.failure is not None:  # as the rows would: checked up to n
                         integrity.checked += n - start
                         return None
@@ -149,3 +149,8 @@ def check_in_batches(
             event_cursor.close()
             leaf_cursor.close()
     return None
+
+
+def _given(root: bytes) -> Callable[[], bytes]:
+    """`root`, for Integrity.check_root (which takes how to compute it)."""
+    return lambda: root

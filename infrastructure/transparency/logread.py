@@ -6,6 +6,7 @@ objects cost more than the hashing)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 from uuid import UUID
 
 from sqlalchemy import Engine
@@ -33,7 +34,7 @@ def stored_pages(
         try:
             while after < stop:
                 cursor.execute(statement, (after, stop, page))
-                rows = cursor.fetchall()
+                rows = cast(list[StoredRow], cursor.fetchall())  # DB-API: a list of tuples
                 if not rows:
                     return
                 yield rows

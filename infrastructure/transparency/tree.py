@@ -6,8 +6,9 @@ Reads cost O(log n) rows: a root or proof names the perfect subtrees it needs
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
@@ -120,8 +121,8 @@ def consistency_path(connection: Connection, old_size: int, new_size: int) -> li
     return merkle.assemble(ranges, fetch_nodes(connection, merkle.nodes_of(ranges)))
 
 
-def _head(row: object) -> StoredHead:
-    size, root, timestamp, signature, key_id = row  # type: ignore[misc]
+def _head(row: Sequence[Any]) -> StoredHead:
+    size, root, timestamp, signature, key_id = row
     return StoredHead(
         int(size), bytes(root), int(timestamp), None if signature is None else bytes(signature),
         key_id,

@@ -112,7 +112,7 @@ def bar(row: dict[str, Any]) -> PnlBar:
 
 
 def api_of(info: Info) -> Api:
-    return info.context["api"]  # type: ignore[no-any-return]
+    return info.context["api"]
 
 
 def read_accounts(api: Api, account: str | None = None) -> list[Account]:

@@ -49,7 +49,7 @@ class AccountsView:
             epoch = self._epoch
             found = self._answers.get(key)
         if found is not None:
-            return found[1]  # type: ignore[no-any-return]
+            return found[1]
         # Rows read after the changes were applied are at least as new: never staler.
         answer = [remember_completions(item) for item in compute()]
         with self._lock:

@@ -78,8 +78,9 @@ class Api:
 
     async def start(self) -> None:
         """On the serving loop, before the first request."""
-        running = self.projections is not None and self.projections.running
-        self.events.start(self.projections.follower if running else None)
+        projections = self.projections
+        running = projections is not None and projections.running
+        self.events.start(projections.follower if projections is not None and running else None)
         self.changes.start()
         rows = await self.run(self.read.quotes, lane="quotes")
         self.prices.update({row["instrument"]: row["last"] for row in rows})

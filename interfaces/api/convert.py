@@ -6,6 +6,8 @@ from dataclasses import fields
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import strawberry
+
 from domain.fills import Fill
 from domain.money import CONTEXT, NO_SPEC_PLACES, round_money
 from domain.monitors import Monitor as MonitorAggregate
@@ -56,11 +58,11 @@ def reconciliation(row: Row) -> types.Reconciliation:
 
 def order_from(aggregate: OrderAggregate, sequence: int) -> types.Order:
     return types.Order(
-        id=str(aggregate.id),
+        id=strawberry.ID(str(aggregate.id)),
         client_order_id=aggregate.client_order_id,
         account=aggregate.account,
         instrument=aggregate.instrument,
-        side=aggregate.side,
+        side=types.Side(aggregate.side),
         type=aggregate.order_type,
         quantity=aggregate.quantity,
         limit_price=aggregate.limit_price,
@@ -77,10 +79,10 @@ def order_from(aggregate: OrderAggregate, sequence: int) -> types.Order:
 
 def signal_from(aggregate: SignalAggregate, sequence: int) -> types.Signal:
     return types.Signal(
-        id=str(aggregate.id),
+        id=strawberry.ID(str(aggregate.id)),
         strategy=aggregate.strategy,
         instrument=aggregate.instrument,
-        side=aggregate.side,
+        side=types.Side(aggregate.side),
         strength=aggregate.strength,
         quantity=aggregate.quantity,
         status=aggregate.status,
@@ -100,7 +102,7 @@ def position_from(
     places: int = NO_SPEC_PLACES,
 ) -> types.Position:
     return types.Position(
-        id=str(aggregate.id),
+        id=strawberry.ID(str(aggregate.id)),
         account=aggregate.account,
         instrument=aggregate.instrument,
         quantity=aggregate.quantity,
@@ -120,10 +122,10 @@ def position_from(
 def trade_from(fill: Fill, sequence: int) -> types.Trade:
     return types.Trade(
         fill_id=fill.fill_id,
-        order_id=str(fill.order_id),
+        order_id=strawberry.ID(str(fill.order_id)),
         account=fill.account,
         instrument=fill.instrument,
-        side=fill.side,
+        side=types.Side(fill.side),
         quantity=fill.quantity,
         price=fill.price,
         commission=fill.commission,
@@ -136,7 +138,7 @@ def trade_from(fill: Fill, sequence: int) -> types.Trade:
 
 def monitor_from(aggregate: MonitorAggregate, sequence: int) -> types.Monitor:
     return types.Monitor(
-        id=str(aggregate.id),
+        id=strawberry.ID(str(aggregate.id)),
         account=aggregate.account,
         instrument=aggregate.instrument,
         stop_loss=aggregate.stop_loss,
@@ -154,7 +156,7 @@ def monitor_from(aggregate: MonitorAggregate, sequence: int) -> types.Monitor:
 
 def reconciliation_from(aggregate: ReconciliationAggregate, sequence: int) -> types.Reconciliation:
     return types.Reconciliation(
-        id=str(aggregate.id),
+        id=strawberry.ID(str(aggregate.id)),
         policy=aggregate.policy,
         started_at=aggregate.created_on,
         completed_at=aggregate.modified_on if aggregate.completed else None,
@@ -173,5 +175,5 @@ def reconciliation_from(aggregate: ReconciliationAggregate, sequence: int) -> ty
     )
 
 
-def _id(value: object) -> str | None:
-    return None if value is None else str(value)
+def _id(value: object) -> strawberry.ID | None:
+    return None if value is None else strawberry.ID(str(value))

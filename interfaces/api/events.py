@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import strawberry
+from strawberry.scalars import JSON
 from strawberry.types.nodes import SelectedField
 
 from application.event_names import event_type, topics_for
@@ -22,11 +24,11 @@ def to_event(mapper: Any, notification: Any) -> Event:
     data = event_data(domain_event)
     return Event(
         sequence=notification.id,
-        aggregate_id=str(notification.originator_id),
+        aggregate_id=strawberry.ID(str(notification.originator_id)),
         aggregate_version=notification.originator_version,
         type=event_type(notification.topic),
         timestamp=domain_event.timestamp,
-        data=data,
+        data=JSON(data),
     )
 
 
@@ -34,11 +36,11 @@ def header_event(_mapper: Any, notification: Any) -> Event:
     """An Event from the log's columns alone, for a selection without STATE_FIELDS."""
     return Event(
         sequence=notification.id,
-        aggregate_id=str(notification.originator_id),
+        aggregate_id=strawberry.ID(str(notification.originator_id)),
         aggregate_version=notification.originator_version,
         type=event_type(notification.topic),
         timestamp=None,  # type: ignore[arg-type]  # not selected
-        data=None,
+        data=JSON(None),  # not selected
     )
 
 

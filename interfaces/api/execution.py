@@ -27,7 +27,7 @@
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 from graphql import (
     GraphQLEnumType,
@@ -68,8 +68,12 @@ def remember_completions(item: T) -> T:
 
 
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    #: Plain plans by the id of their grouped field set (set on first use).
+    _plain_plans: dict[int, tuple[Any, Plan]]
+
     def build_per_event_executor(self, payload: Any) -> Any:
-        executor = super().build_per_event_executor(payload)
+        # graphql-core's per-event executor is a copy of this one, so of this class
+        executor = cast(ExecutionContext, super().build_per_event_executor(payload))
         executor._relevant_sub_fields = {}
         executor._plain_plans = {}
         return executor

@@ -42,7 +42,7 @@ class QuoteInput:
 class SignalInput:
     strategy: str
     instrument: str
-    side: Side  # type: ignore[valid-type]
+    side: Side
     strength: Decimal = strawberry.field(description="Within 0..1.")
     quantity: Decimal | None = None
     reason: str | None = None
@@ -68,10 +68,10 @@ class SignalInput:
 class OrderInput:
     client_order_id: str = strawberry.field(description="The idempotency key (1-64 characters).")
     instrument: str
-    side: Side  # type: ignore[valid-type]
+    side: Side
     quantity: Decimal
     account: str = "default"
-    type: OrderType = OrderType.MARKET  # type: ignore[valid-type]
+    type: OrderType = OrderType.MARKET
     limit_price: Decimal | None = strawberry.field(
         default=None, description="Required for LIMIT, absent for MARKET."
     )

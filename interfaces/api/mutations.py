@@ -30,7 +30,7 @@ from interfaces.api.limits import check_quotes
 
 
 def api_of(info: Info) -> Api:
-    return info.context["api"]  # type: ignore[no-any-return]
+    return info.context["api"]
 
 
 def write_field(**kwargs: Any) -> Any:
@@ -156,7 +156,7 @@ class Mutation:
     async def reconcile(
         self,
         info: Info,
-        policy: types.ReconciliationPolicy = types.ReconciliationPolicy.ALERT,  # type: ignore[valid-type]
+        policy: types.ReconciliationPolicy = types.ReconciliationPolicy.ALERT,
     ) -> types.ReconciliationPayload:
         api = api_of(info)
         result = await api.command(

@@ -38,7 +38,7 @@ TypeNames = Annotated[
 
 
 def api_of(info: Info) -> Api:
-    return info.context["api"]  # type: ignore[no-any-return]
+    return info.context["api"]
 
 
 def read_field(**kwargs: Any) -> Any:
@@ -51,7 +51,7 @@ class Query(AccountQuery):
     async def positions(
         self,
         info: Info,
-        status: types.PositionStatus | None = None,  # type: ignore[valid-type]
+        status: types.PositionStatus | None = None,
         account: str | None = None,
         min_sequence: MinSequence = None,
     ) -> list[types.Position]:
@@ -87,7 +87,7 @@ class Query(AccountQuery):
     async def signals(
         self,
         info: Info,
-        status: types.SignalStatus | None = None,  # type: ignore[valid-type]
+        status: types.SignalStatus | None = None,
         instrument: str | None = None,
         limit: Limit = 100,
         min_sequence: MinSequence = None,
@@ -121,7 +121,7 @@ class Query(AccountQuery):
     async def orders(
         self,
         info: Info,
-        status: types.OrderStatus | None = None,  # type: ignore[valid-type]
+        status: types.OrderStatus | None = None,
         instrument: str | None = None,
         limit: Limit = 100,
         min_sequence: MinSequence = None,
@@ -172,7 +172,7 @@ class Query(AccountQuery):
     async def monitors(
         self,
         info: Info,
-        status: types.MonitorStatus | None = None,  # type: ignore[valid-type]
+        status: types.MonitorStatus | None = None,
         min_sequence: MinSequence = None,
     ) -> list[types.Monitor]:
         api = api_of(info)

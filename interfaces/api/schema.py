@@ -49,6 +49,14 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         subscription=merge_types("Subscription", (Subscription, StatusSubscription)),
         scalar_overrides=SCALAR_OVERRIDES,  # type: ignore[arg-type]
-        extensions=[*document_limits(settings), CachedParse, CheckedValidation, ErrorCodes],
+        # The limits are instances, shared by all requests (strawberry deprecates that and types
+        # only classes and factories): made per request, MaxAliasesLimiter's rule would be a new
+        # class each time, and the validation cache (keyed by the rules) would never hit.
+        extensions=[
+            *document_limits(settings),  # type: ignore[list-item]  # instances: see above
+            CachedParse,
+            CheckedValidation,
+            ErrorCodes,
+        ],
         execution_context_class=ExecutionContext,
     )

@@ -48,7 +48,7 @@ ThrottleMs = Annotated[
 
 
 def api_of(info: Info) -> Api:
-    return info.context["api"]  # type: ignore[no-any-return]
+    return info.context["api"]
 
 
 def subscription_field(**kwargs: Any) -> Any:
@@ -118,7 +118,7 @@ class Subscription(AccountSubscription):
     async def signal_updates(
         self,
         info: Info,
-        status: types.SignalStatus | None = None,  # type: ignore[valid-type]
+        status: types.SignalStatus | None = None,
         instrument: str | None = None,
         after: After = None,
     ) -> AsyncGenerator[types.Signal, None]:
@@ -148,7 +148,7 @@ class Subscription(AccountSubscription):
         info: Info,
         account: str | None = None,
         instrument: str | None = None,
-        status: types.MonitorStatus | None = None,  # type: ignore[valid-type]
+        status: types.MonitorStatus | None = None,
         after: After = None,
     ) -> AsyncGenerator[types.Monitor, None]:
         api = api_of(info)

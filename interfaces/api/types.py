@@ -14,14 +14,23 @@ from strawberry.scalars import JSON
 
 from domain import values
 
-Side = strawberry.enum(values.Side, description="Buy or sell.")
-OrderType = strawberry.enum(values.OrderType, description="MARKET or LIMIT.")
-SignalStatus = strawberry.enum(values.SignalStatus, description="Where a signal is in its life.")
-OrderStatus = strawberry.enum(values.OrderStatus, description="Where an order is in its life.")
-PositionStatus = strawberry.enum(values.PositionStatus, description="OPEN (non-zero) or CLOSED.")
-MonitorStatus = strawberry.enum(values.MonitorStatus, description="Where a monitor is.")
-ReconciliationPolicy = strawberry.enum(
-    values.ReconciliationPolicy,
+# The domain's enums, registered as GraphQL enums in place (strawberry.enum returns the
+# class it is given), so the names below are plain aliases that type checkers accept.
+Side = values.Side
+OrderType = values.OrderType
+SignalStatus = values.SignalStatus
+OrderStatus = values.OrderStatus
+PositionStatus = values.PositionStatus
+MonitorStatus = values.MonitorStatus
+ReconciliationPolicy = values.ReconciliationPolicy
+strawberry.enum(Side, description="Buy or sell.")
+strawberry.enum(OrderType, description="MARKET or LIMIT.")
+strawberry.enum(SignalStatus, description="Where a signal is in its life.")
+strawberry.enum(OrderStatus, description="Where an order is in its life.")
+strawberry.enum(PositionStatus, description="OPEN (non-zero) or CLOSED.")
+strawberry.enum(MonitorStatus, description="Where a monitor is.")
+strawberry.enum(
+    ReconciliationPolicy,
     description="ALERT only records mismatches; AUTO_CORRECT also adjusts positions.",
 )
 
@@ -44,10 +53,10 @@ class Signal:
     id: strawberry.ID
     strategy: str
     instrument: str
-    side: Side  # type: ignore[valid-type]
+    side: Side
     strength: Decimal = strawberry.field(description="Conviction, within 0..1.")
     quantity: Decimal | None
-    status: SignalStatus  # type: ignore[valid-type]
+    status: SignalStatus
     reason: str | None
     order_id: strawberry.ID | None = strawberry.field(
         description="The order placed when the signal was accepted."
@@ -64,11 +73,11 @@ class Order:
     client_order_id: str
     account: str
     instrument: str
-    side: Side  # type: ignore[valid-type]
-    type: OrderType  # type: ignore[valid-type]
+    side: Side
+    type: OrderType
     quantity: Decimal
     limit_price: Decimal | None
-    status: OrderStatus  # type: ignore[valid-type]
+    status: OrderStatus
     filled_quantity: Decimal
     average_fill_price: Decimal | None
     signal_id: strawberry.ID | None
@@ -84,7 +93,7 @@ class Trade:
     order_id: strawberry.ID
     account: str
     instrument: str
-    side: Side  # type: ignore[valid-type]
+    side: Side
     quantity: Decimal
     price: Decimal
     commission: Decimal
@@ -110,7 +119,7 @@ class Position:
     unrealized_pnl: Decimal | None = strawberry.field(
         description="(marketPrice - averagePrice) x quantity; null without a quote or when flat."
     )
-    status: PositionStatus  # type: ignore[valid-type]
+    status: PositionStatus
     opened_at: datetime | None
     updated_at: datetime
     as_of: int = strawberry.field(description=AS_OF)
@@ -124,7 +133,7 @@ class Monitor:
     stop_loss: Decimal | None
     take_profit: Decimal | None
     trailing_distance: Decimal | None
-    status: MonitorStatus  # type: ignore[valid-type]
+    status: MonitorStatus
     trigger_reason: str | None
     trigger_price: Decimal | None
     exit_order_id: strawberry.ID | None
@@ -145,7 +154,7 @@ class Mismatch:
 @strawberry.type(description="One reconciliation run against the broker.")
 class Reconciliation:
     id: strawberry.ID
-    policy: ReconciliationPolicy  # type: ignore[valid-type]
+    policy: ReconciliationPolicy
     started_at: datetime
     completed_at: datetime | None
     mismatches: list[Mismatch]

@@ -11,9 +11,9 @@ from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
 
-import click
 import typer
-from typer.core import TyperGroup
+from typer import _click as click  # typer (0.29+) runs on its own copy of click: its types
+from typer.core import TyperCommand, TyperGroup
 
 # name: (module, attribute: a Typer sub-app or a command function, short help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -55,7 +55,9 @@ def load_command(name: str) -> click.Command:
         holder.add_typer(target, name=name)
     else:
         holder.command(name)(target)
-    return typer.main.get_command(holder).commands[name]  # type: ignore[attr-defined]
+    group = typer.main.get_command(holder)
+    assert isinstance(group, TyperGroup)  # a Typer with a callback builds a group
+    return group.commands[name]
 
 
 class LazyCommands(TyperGroup):
@@ -68,7 +70,7 @@ class LazyCommands(TyperGroup):
         if cmd_name in self.commands:
             return self.commands[cmd_name]
         if cmd_name in COMMANDS:  # for the listing: a stand-in with the short help
-            return click.Command(cmd_name, help=COMMANDS[cmd_name][2])
+            return TyperCommand(cmd_name, help=COMMANDS[cmd_name][2])
         return None
 
     def resolve_command(

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import orjson
+from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import Mapper, Notification
 from rich.console import Console
 from rich.progress import (
@@ -110,7 +111,7 @@ def graphql_json(kind: str, row: Row) -> bytes:
 
 def event_record(notification: Notification, mapper: Mapper[Any]) -> Row:
     """A stored event, upcast and decoded, as the API's `Event` (data in camelCase)."""
-    event = mapper.to_domain_event(notification)
+    event = cast(DomainEvent, mapper.to_domain_event(notification))  # all stored events are
     data = event_data(event)
     return {
         "sequence": notification.id,

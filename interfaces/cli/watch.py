@@ -69,7 +69,7 @@ async def subscribe(
     async with connect(url, subprotocols=[PROTOCOL], additional_headers=headers) as ws:  # type: ignore[list-item]
         await _handshake(ws, token)
         variables = {"after": after, "types": list(types) or None}
-        payload = {"query": QUERY, "variables": variables}
+        payload: dict[str, Any] = {"query": QUERY, "variables": variables}
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
         async for raw in ws:
             message = json.loads(raw)
