@@ -256,6 +256,8 @@ def verify_checkpoints(
     head = recorder.max_notification_id() or 0
     stored = sorted(checkpoints.at_or_before(engine, head), key=lambda c: c.sequence)
     beyond = checkpoints.latest(engine) > head
+    if not stored and not beyond:
+        return Finding("checkpoints", True, "none stored")
     details: list[str] = []
     sequences: list[int] = []
     with scratch_engine() as scratch:

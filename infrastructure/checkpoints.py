@@ -165,6 +165,7 @@ def capture(
                 yield zlib.compress(orjson.dumps(part), 1)
         for kind in LISTED:
             first = count + 1
+            chunks: Iterator[Run]
             if previous is None:
                 chunks = _encoded(connection, tables[f"rm_{kind}"], kind, encode)
             else:
@@ -180,15 +181,20 @@ def capture(
 
 
 Chunk = tuple[list[Any], list[bytes]]  # rows' sort keys and their JSON, in order
+# As a Chunk, or a stored part's lines still joined by newlines (never split when
+# none of its rows changed).
+Run = tuple[list[Any], list[bytes] | bytes]
 
 
-def _parts(chunks: Iterable[Chunk]) -> Iterator[Chunk]:
+def _parts(chunks: Iterable[Run]) -> Iterator[Chunk]:
     """The chunks' rows cut into parts of exactly PART_ROWS (the last one fewer)."""
     keys: list[Any] = []
     bodies: list[bytes] = []
     for more_keys, more_bodies in chunks:
+        if not more_keys:
+            continue
         keys += more_keys
-        bodies += more_bodies
+        bodies += more_bodies.split(b"\n") if isinstance(more_bodies, bytes) else more_bodies
         while len(keys) >= PART_ROWS:
             yield keys[:PART_ROWS], bodies[:PART_ROWS]
             keys, bodies = keys[PART_ROWS:], bodies[PART_ROWS:]
@@ -233,27 +239,28 @@ def merged(
     comma-joined runs: the checkpoint's lines, except those of rows the scratch
     database holds (restored with `only`, or new), merged with the scratch rows,
     encoded."""
-    for _, bodies in _merged(source, checkpoint, kind, scratch_keyed(scratch, kind, encode)):
-        if bodies:
-            yield b",".join(bodies)
+    for keys, bodies in _merged(source, checkpoint, kind, scratch_keyed(scratch, kind, encode)):
+        if not keys:
+            continue
+        yield bodies.replace(b"\n", b",") if isinstance(bodies, bytes) else b",".join(bodies)
 
 
 def _merged(
     source: Engine, checkpoint: Checkpoint, kind: str, own: list[tuple[list[Any], bytes]]
-) -> Iterator[Chunk]:
+) -> Iterator[Run]:
     """The checkpoint's lines of `kind` with `own` rows in their place or added."""
     replaced = {key[-1] for key, _ in own}
     i, end = 0, len(own)
-    for keys, bodies in _lines(source, checkpoint, kind):
+    for keys, lines in _lines(source, checkpoint, kind):
         if not keys:
             continue
         before = i == end or own[i][0] > keys[-1]
         if before and not replaced.intersection(key[-1] for key in keys):
-            yield keys, bodies  # nothing of this part changed since the checkpoint
+            yield keys, lines  # nothing of this part changed since the checkpoint
             continue
         out_keys: list[Any] = []
         out_bodies: list[bytes] = []
-        for key, body in zip(keys, bodies, strict=True):
+        for key, body in zip(keys, lines.split(b"\n"), strict=True):
             while i < end and own[i][0] < key:
                 out_keys.append(own[i][0])
                 out_bodies.append(own[i][1])
@@ -266,8 +273,9 @@ def _merged(
         yield [key for key, _ in own[i:]], [body for _, body in own[i:]]
 
 
-def _lines(source: Engine, checkpoint: Checkpoint, kind: str) -> Iterator[tuple[list, list]]:
-    """The lines parts of `kind` (read after `restore` checked the digest)."""
+def _lines(source: Engine, checkpoint: Checkpoint, kind: str) -> Iterator[tuple[list, bytes]]:
+    """The lines parts of `kind`, each its keys and its lines joined by newlines (read
+    after `restore` checked the digest)."""
     part = checkpoint_parts_table.c.part
     with source.connect() as reader:
         statement = select(checkpoint_parts_table.c.data).where(
@@ -284,10 +292,9 @@ def _lines(source: Engine, checkpoint: Checkpoint, kind: str) -> Iterator[tuple[
         for (data,) in reader.execution_options(yield_per=4).execute(statement):
             head, _, body = zlib.decompress(data).partition(b"\n")
             keys = orjson.loads(head)["keys"]
-            bodies = body.split(b"\n") if keys else []
-            if len(bodies) != len(keys):
+            if keys and body.count(b"\n") + 1 != len(keys):
                 raise CorruptCheckpoint(f"checkpoint {checkpoint.sequence}: a lines part is cut")
-            yield keys, bodies
+            yield keys, body
 
 
 def _unpacked(data: bytes | None) -> Any:

@@ -22,7 +22,7 @@ from uuid import UUID
 
 from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import ApplicationRecorder, Mapper
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from infrastructure import checkpoints
 from infrastructure.database import DatabaseUrl, make_engine
@@ -209,8 +209,8 @@ def travelled(
         start, base, last = 0, None, None
         for checkpoint in checkpoints.at_or_before(source, until) if source else ():
             thin = lean and (checkpoint.sequence // every + 1) * every > until
-            only = _touched(recorder, checkpoint.sequence, until) if thin else None
             assert source is not None  # checkpoints come only from a source
+            only = _touched(source, checkpoint.sequence, until) if thin else None
             try:
                 checkpoints.restore(source, checkpoint, scratch, only=only)
             except checkpoints.CorruptCheckpoint as error:
@@ -233,16 +233,17 @@ def travelled(
         yield Travelled(scratch, source, base)
 
 
-def _touched(recorder: ApplicationRecorder, after: int, until: int) -> set[str]:
+def _touched(source: Engine, after: int, until: int) -> set[str]:
     """The raw ids (as SQLite stores them) of the aggregates of events in (after, until]."""
-    found: set[str] = set()
-    while after < until:
-        page = recorder.select_notifications(after, PAGE, stop=until, inclusive_of_start=False)
-        if not page:
-            break
-        found.update(UUID(str(notification.originator_id)).hex for notification in page)
-        after = page[-1].id
-    return found
+    if source.dialect.name == "sqlite":
+        query = "SELECT DISTINCT originator_id FROM stored_events "
+        query += "WHERE rowid > :after AND rowid <= :until"
+    else:
+        query = "SELECT DISTINCT originator_id FROM tradestate_events "
+        query += "WHERE notification_id > :after AND notification_id <= :until"
+    with source.connect() as connection:
+        ids = connection.execute(text(query), {"after": after, "until": until}).scalars()
+        return {UUID(str(found)).hex for found in ids}
 
 
 def _runners(
