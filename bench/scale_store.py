@@ -26,8 +26,7 @@ from pathlib import Path
 
 from eventsourcing.persistence import StoredEvent
 
-from application.inputs import FillInput, MonitorInput, OrderInput, QuoteInput, SignalInput
-from application.trading import TradingApplication
+from application.inputs import FillInput, MonitorInput, OrderInput, SignalInput
 from bench import store
 from domain.errors import Conflict
 from infrastructure.settings import load_settings
@@ -42,13 +41,7 @@ TIMESTAMP = re.compile(rb'"_type_":"datetime_iso","_data_":"([^"]+)"')
 
 def template(pairs: int = 2000) -> list[StoredEvent]:
     """A few thousand events of every kind over INSTRUMENTS instruments."""
-    app = TradingApplication(
-        env={
-            "PERSISTENCE_MODULE": "eventsourcing.popo",
-            "IS_SNAPSHOTTING_ENABLED": "n",
-            "AGGREGATE_CACHE_MAXSIZE": "10000",
-        }
-    )
+    app = store.template_app()
     monitors: list[uuid.UUID] = []
     for i in range(pairs):
         instrument = f"ZZI{i % INSTRUMENTS:02d}"
@@ -107,10 +100,7 @@ def template(pairs: int = 2000) -> list[StoredEvent]:
             except Conflict:
                 pass  # disarmed already when its position closed
         if i % 25 == 0:
-            app.ingest_quotes(
-                [QuoteInput(instrument=f"ZZI{j:02d}", last=Decimal("100.5") + Decimal(i % 40) / 8)
-                 for j in range(INSTRUMENTS)]
-            )  # fmt: skip
+            store.quote_batch(app, i, INSTRUMENTS)
     return list(app.recorder.select_notifications(1, 10**9))
 
 
