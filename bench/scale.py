@@ -7,7 +7,7 @@ Stores come from bench/scale_store.py (cached), are migrated and rebuilt once
 cached as `prepared-N.db`. Each command then runs as the real console script
 under GNU time (wall time and its own peak RSS). Floors, in the same run and
 process-free of the CLI: reading and decoding the events a command needs
-(time travel: those since its nearest checkpoint; export: the whole log).
+(time travel: those since its nearest checkpoint; export and verify: the whole log).
 `serve` is timed from start to `/ready`, then `positions` and
 `orders(instrument:)` are queried 30 times each over HTTP (p50).
 """
@@ -30,7 +30,9 @@ from typing import Any, cast
 
 from bench.context import Run
 from bench.report import Figure, bigger
+from bench.scale_store import VERSION as STORE_VERSION
 from bench.scale_store import scale_store
+from infrastructure.checkpoints import FORMAT as CHECKPOINT_FORMAT
 
 SIZES = (10_000, 100_000, 1_000_000)
 SMOKE_SIZES = (2_000,)
@@ -65,7 +67,8 @@ def timed(*args: str, output: Path | None = None) -> tuple[float, float, float]:
 def prepared(cache: Path, events: int) -> tuple[str, float]:
     """A migrated, rebuilt (checkpointed) store; the rebuild's seconds (0 if cached)."""
     raw, _ = scale_store(cache, events)
-    path = cache / f"prepared-v1-{events}.db"
+    # The raw store's mix and the checkpoints' format are in the key: either remakes it.
+    path = cache / f"prepared-v{STORE_VERSION}-c{CHECKPOINT_FORMAT}-{events}.db"
     url = f"sqlite:///{path}"
     if path.exists():
         return url, 0.0
@@ -92,10 +95,13 @@ def floors(url: str, until: int, since: int) -> dict[str, Any]:
         text=True,
         check=True,
     )
-    return json.loads(result.stdout.splitlines()[-1])
+    found: dict[str, Any] = json.loads(result.stdout.splitlines()[-1])
+    return found
 
 
 def floor_child(url: str, until: int, since: int) -> dict[str, Any]:
+    from uuid import UUID
+
     from eventsourcing.domain import DomainEvent
 
     from infrastructure.settings import load_settings
@@ -134,7 +140,7 @@ def floor_child(url: str, until: int, since: int) -> dict[str, Any]:
         "log_floor": read(0, head),
         "middle_time": cast(DomainEvent, mapper.to_domain_event(middle)).timestamp.isoformat(),
         "instrument": instrument,
-        "position": str(position),
+        "position": str(UUID(str(position))) if position else "",
     }
     system.close()
     return found
@@ -231,6 +237,8 @@ def measure(cache: Path, events: int) -> list[Figure]:
     cli("events list", "events", "list")
     cli("events history (a position)", "events", "history", floor["position"])
     cli("events export", "events", "export", "-o", str(cache / "export.jsonl"),
+        floor_s=floor["log_floor"])  # fmt: skip
+    cli("audit verify (log, decoding, read models, checkpoints)", "audit", "verify",
         floor_s=floor["log_floor"])  # fmt: skip
     cli("replay --until-sequence middle", "replay", "--until-sequence", str(middle), "--format",
         "json", floor_s=floor["travel_floor"], budget=TRAVEL_S)  # fmt: skip

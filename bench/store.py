@@ -35,8 +35,9 @@ NAMESPACE = uuid.UUID("5f1d3c0e-4a8b-4c2e-9e57-0b6c1d2e3f40")
 BATCH = {"sqlite": 10_000, "postgres": 1_000}
 
 
-def template(pairs: int = 2000) -> list[StoredEvent]:
-    app = Commands.build(
+def template_app() -> Commands:
+    """An in-memory application to run a template's commands on."""
+    return Commands.build(
         Store(
             env={
                 "PERSISTENCE_MODULE": "eventsourcing.popo",
@@ -45,6 +46,18 @@ def template(pairs: int = 2000) -> list[StoredEvent]:
             }
         )
     )
+
+
+def quote_batch(app: Commands, i: int, instruments: int) -> None:
+    """One quote for each of `instruments` template instruments."""
+    app.quotes.ingest_quotes(
+        [QuoteInput(instrument=f"ZZI{j:02d}", last=Decimal("100.5") + Decimal(i % 40) / 8)
+         for j in range(instruments)]
+    )  # fmt: skip
+
+
+def template(pairs: int = 2000) -> list[StoredEvent]:
+    app = template_app()
     for i in range(pairs):
         instrument = f"ZZI{i % INSTRUMENTS:02d}"
         side = "BUY" if (i // INSTRUMENTS) % 3 else "SELL"  # positions grow, shrink and flip
@@ -57,10 +70,7 @@ def template(pairs: int = 2000) -> list[StoredEvent]:
                       price=Decimal("100.25") + Decimal(i % 50) / 4)
         )  # fmt: skip
         if i % 25 == 0:
-            app.quotes.ingest_quotes(
-                [QuoteInput(instrument=f"ZZI{j:02d}", last=Decimal("100.5") + Decimal(i % 40) / 8)
-                 for j in range(INSTRUMENTS)]
-            )  # fmt: skip
+            quote_batch(app, i, INSTRUMENTS)
     return list(app.store.recorder.select_notifications(1, 10**9))
 
 

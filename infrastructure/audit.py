@@ -5,6 +5,10 @@
 2. Decodability: every stored event decodes (and upcasts) with this code.
 3. Read models equal a fresh replay: each projection rebuilt aside, up to
    the sequence its live tables have applied, row for row.
+4. Checkpoints (time travel's, ADR 017/023): each one's parts match its
+   digest, and equal a replay of the events up to it (one replay from 0 that
+   stops at each checkpoint in turn, so the log is read once, and a fresh
+   capture of the replay at each stop, which must hash to the same digest).
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ from typing import Any
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from sqlalchemy import Engine
 
+from infrastructure import checkpoints
 from infrastructure.compatibility import problems, stored_kinds
 from infrastructure.database import DatabaseUrl
 from infrastructure.projections.rebuild import BY_NAME, rebuild
 from infrastructure.projections.tracking import TrackingRow, active_slot, read_tracking
 from infrastructure.readmodels.tables import projection_tables
-from infrastructure.replay import Row, projection_rows, scratch_engine
+from infrastructure.replay import Row, _catch_up, _runners, projection_rows, scratch_engine
 from infrastructure.transparency.verify import Integrity, run_integrity
 
 PAGE = 5000
@@ -238,3 +243,59 @@ def verify_read_models(
         return Finding("read models", True, "equal a fresh replay: " + ", ".join(compared))
     first = min(sequences, default=None)
     return Finding("read models", False, "differ from a fresh replay", first, details)
+
+
+def verify_checkpoints(
+    engine: Engine,
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    encode: checkpoints.Encode,
+    progress: Progress | None = None,
+) -> Finding:
+    """Check 4: every checkpoint matches its digest and a replay of its range."""
+    head = recorder.max_notification_id() or 0
+    stored = sorted(checkpoints.at_or_before(engine, head), key=lambda c: c.sequence)
+    beyond = checkpoints.latest(engine) > head
+    if not stored and not beyond:
+        return Finding("checkpoints", True, "none stored")
+    details: list[str] = []
+    sequences: list[int] = []
+    with scratch_engine() as scratch:
+        runners = _runners(scratch, recorder, mapper, progress, fresh=True)
+        previous = 0
+        good: tuple[Engine, checkpoints.Checkpoint] | None = None
+        for checkpoint in stored:
+            wrong = []
+            digest, count = checkpoints.digest_of(
+                checkpoint.sequence, checkpoints.stored_parts(engine, checkpoint.sequence)
+            )
+            if (digest, count) != (checkpoint.digest, checkpoint.parts):
+                wrong.append("does not match its digest")
+            try:
+                _catch_up(scratch, recorder, runners, checkpoint.sequence)
+            except RuntimeError as error:
+                details.append(f"checkpoint {checkpoint.sequence}: replay failed: {error}")
+                sequences.append(checkpoint.sequence)
+                break
+            fresh, _ = checkpoints.digest_of(
+                checkpoint.sequence, checkpoints.capture(scratch, encode, good)
+            )
+            if fresh != checkpoint.digest:
+                wrong.append("disagrees with a replay of its range")
+            # A checkpoint found good lends the next capture its unchanged rows' lines.
+            good = None if wrong else (engine, checkpoint)
+            times = checkpoints.time_range(engine, previous, checkpoint.sequence)
+            if times != (checkpoint.min_time, checkpoint.max_time):
+                wrong.append("holds another time range than its events")
+            if wrong:
+                details.append(f"checkpoint {checkpoint.sequence}: {'; '.join(wrong)}")
+                sequences.append(checkpoint.sequence)
+            previous = checkpoint.sequence
+    if beyond:
+        details.append("a checkpoint lies beyond the head of the log")
+    if not details:
+        return Finding(
+            "checkpoints", True, f"{len(stored)} match their digests and a replay of the log"
+        )
+    first = min(sequences, default=None)
+    return Finding("checkpoints", False, "differ from a replay of the log", first, details)

@@ -1,11 +1,19 @@
-"""Read-model checkpoints for time travel (ADR 017).
+"""Read-model checkpoints for time travel (ADR 017, format 2: ADR 023).
 
 A checkpoint is the state `replay --until-*` shows (positions, orders,
-signals, monitors) at a sequence that is a multiple of K, taken from the
-scratch database a replay builds (always SQLite, so its raw column values
-round-trip exactly), stored in the source database in parts of a few
-thousand rows (zlib-compressed JSON) with a SHA-256 digest, and the time
-range of the events since the previous checkpoint.
+signals, monitors, account totals) at a sequence that is a multiple of K,
+taken from the scratch database a replay builds (always SQLite, so its raw
+column values round-trip exactly), stored in the source database in parts of
+a few thousand rows (zlib-compressed) with a SHA-256 digest, and the time
+range of the events since the previous checkpoint. Its parts, in order:
+
+- "rows" parts: each state table's raw rows, to restore into a scratch
+  database (all of them, or only the rows of the aggregates the events after
+  the checkpoint touch: `restore(only=...)`);
+- "lines" parts: each listed kind's rows already written as the output's JSON
+  (`encode`), in the output's order, with each row's raw sort key and id, so
+  time travel streams the unchanged rows out without decoding them (`merged`);
+- a manifest (the last part): which parts hold each kind's lines.
 
 Checkpoints are derived data: time travel makes the ones it passes,
 `replay --rebuild` remakes them all, and one that does not match its digest
@@ -18,13 +26,13 @@ from __future__ import annotations
 import hashlib
 import warnings
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, delete, insert, select, text, update
+from sqlalchemy import Connection, Engine, delete, insert, literal_column, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from infrastructure.projections.tracking import active_slot, reset
@@ -38,7 +46,18 @@ from infrastructure.readmodels.derived import checkpoint_parts_table
 
 EVERY = 50_000
 PART_ROWS = 5_000
+FORMAT = 2  # in the digest: a checkpoint of another format fails it and is remade
 STATE = ("positions", "orders", "signals", "monitors", "accounts")
+# The kinds time travel lists row by row, each in the API's order. Their rows are
+# keyed by the id of the aggregate whose events make them (`id`).
+LISTED = {
+    "positions": ("account", "instrument"),
+    "orders": ("created_at", "client_order_id"),
+    "signals": ("created_at", "id"),
+    "monitors": ("created_at", "id"),
+}
+Row = dict[str, Any]
+Encode = Callable[[str, Row], bytes]  # a listed kind's row as the output's JSON
 
 
 class CorruptCheckpoint(ValueError):
@@ -123,19 +142,191 @@ def _state_tables(connection: Connection) -> dict[str, Any]:
     return found
 
 
-def capture(scratch: Engine) -> Iterator[bytes]:
-    """The scratch database's state, a part at a time."""
+def capture(
+    scratch: Engine, encode: Encode, previous: tuple[Engine, Checkpoint] | None = None
+) -> Iterator[bytes]:
+    """The scratch database's state, a part at a time: rows, lines, then the manifest.
+
+    With `previous` (a checkpoint this state grew from, known good), the lines of
+    rows unchanged since then are taken from it rather than encoded again; the
+    parts are the same bytes either way."""
+    manifest: dict[str, list[int]] = {}
+    count = 0
     with scratch.connect() as connection:
-        for name, table in _state_tables(connection).items():
-            result = connection.exec_driver_sql(f"SELECT * FROM {table.name}")
+        tables = _state_tables(connection)
+        for name, table in tables.items():
+            order = ", ".join(f'"{column.name}"' for column in table.primary_key.columns)
+            # In key order: the same state gives the same bytes (audit verify compares digests).
+            result = connection.exec_driver_sql(f"SELECT * FROM {table.name} ORDER BY {order}")
             columns = list(result.keys())
             while rows := result.fetchmany(PART_ROWS):
                 part = {"table": name, "columns": columns, "rows": [list(r) for r in rows]}
+                count += 1
                 yield zlib.compress(orjson.dumps(part), 1)
+        for kind in LISTED:
+            first = count + 1
+            chunks: Iterator[Run]
+            if previous is None:
+                chunks = _encoded(connection, tables[f"rm_{kind}"], kind, encode)
+            else:
+                source, checkpoint = previous
+                changed = scratch_keyed(scratch, kind, encode, since=checkpoint.sequence)
+                chunks = _merged(source, checkpoint, kind, changed)
+            for keys, bodies in _parts(chunks):
+                count += 1
+                head = orjson.dumps({"lines": kind, "keys": keys})
+                yield zlib.compress(head + b"\n" + b"\n".join(bodies), 1)
+            manifest[kind] = [first, count]
+    yield zlib.compress(orjson.dumps({"manifest": manifest}), 1)
+
+
+Chunk = tuple[list[Any], list[bytes]]  # rows' sort keys and their JSON, in order
+# As a Chunk, or a stored part's lines still joined by newlines (never split when
+# none of its rows changed).
+Run = tuple[list[Any], list[bytes] | bytes]
+
+
+def _parts(chunks: Iterable[Run]) -> Iterator[Chunk]:
+    """The chunks' rows cut into parts of exactly PART_ROWS (the last one fewer)."""
+    keys: list[Any] = []
+    bodies: list[bytes] = []
+    for more_keys, more_bodies in chunks:
+        if not more_keys:
+            continue
+        keys += more_keys
+        bodies += more_bodies.split(b"\n") if isinstance(more_bodies, bytes) else more_bodies
+        while len(keys) >= PART_ROWS:
+            yield keys[:PART_ROWS], bodies[:PART_ROWS]
+            keys, bodies = keys[PART_ROWS:], bodies[PART_ROWS:]
+    if keys:
+        yield keys, bodies
+
+
+def _encoded(
+    connection: Connection, table: Any, kind: str, encode: Encode, since: int = -1
+) -> Iterator[Chunk]:
+    """A listed table's rows in the output's order (those changed after `since`), a
+    part at a time: each row's sort key (raw values, then the raw id) and its JSON."""
+    raw: list[Any] = [literal_column(f'"{column}"') for column in (*LISTED[kind], "id")]
+    statement = select(table, *raw).where(table.c.as_of > since).order_by(*raw)
+    result = connection.execution_options(yield_per=PART_ROWS).execute(statement)
+    width = len(table.c)
+    names = table.c.keys()
+    for rows in result.partitions():
+        keys = [list(row[width:]) for row in rows]
+        bodies = [encode(kind, dict(zip(names, row[:width], strict=True))) for row in rows]
+        yield keys, bodies
+
+
+def scratch_keyed(
+    scratch: Engine, kind: str, encode: Encode, since: int = -1
+) -> list[tuple[list[Any], bytes]]:
+    """The rows of a listed kind in a scratch database (changed after `since`), as
+    (sort key, JSON), in order."""
+    with scratch.connect() as connection:
+        table = _state_tables(connection)[f"rm_{kind}"]
+        return [
+            (key, body)
+            for keys, bodies in _encoded(connection, table, kind, encode, since)
+            for key, body in zip(keys, bodies, strict=True)
+        ]
+
+
+def merged(
+    source: Engine, checkpoint: Checkpoint, scratch: Engine, kind: str, encode: Encode
+) -> Iterator[bytes]:
+    """A listed kind's JSON rows at the scratch database's sequence, in order, as
+    comma-joined runs: the checkpoint's lines, except those of rows the scratch
+    database holds (restored with `only`, or new), merged with the scratch rows,
+    encoded."""
+    for keys, bodies in _merged(source, checkpoint, kind, scratch_keyed(scratch, kind, encode)):
+        if not keys:
+            continue
+        yield bodies.replace(b"\n", b",") if isinstance(bodies, bytes) else b",".join(bodies)
+
+
+def _merged(
+    source: Engine, checkpoint: Checkpoint, kind: str, own: list[tuple[list[Any], bytes]]
+) -> Iterator[Run]:
+    """The checkpoint's lines of `kind` with `own` rows in their place or added."""
+    replaced = {key[-1] for key, _ in own}
+    i, end = 0, len(own)
+    for keys, lines in _lines(source, checkpoint, kind):
+        if not keys:
+            continue
+        before = i == end or own[i][0] > keys[-1]
+        if before and not replaced.intersection(key[-1] for key in keys):
+            yield keys, lines  # nothing of this part changed since the checkpoint
+            continue
+        out_keys: list[Any] = []
+        out_bodies: list[bytes] = []
+        for key, body in zip(keys, lines.split(b"\n"), strict=True):
+            while i < end and own[i][0] < key:
+                out_keys.append(own[i][0])
+                out_bodies.append(own[i][1])
+                i += 1
+            if key[-1] not in replaced:
+                out_keys.append(key)
+                out_bodies.append(body)
+        yield out_keys, out_bodies
+    if i < end:
+        yield [key for key, _ in own[i:]], [body for _, body in own[i:]]
+
+
+def _lines(source: Engine, checkpoint: Checkpoint, kind: str) -> Iterator[tuple[list, bytes]]:
+    """The lines parts of `kind`, each its keys and its lines joined by newlines (read
+    after `restore` checked the digest)."""
+    part = checkpoint_parts_table.c.part
+    with source.connect() as reader:
+        statement = select(checkpoint_parts_table.c.data).where(
+            checkpoint_parts_table.c.sequence == checkpoint.sequence, part == checkpoint.parts
+        )
+        manifest = _unpacked(reader.scalar(statement))["manifest"]
+        first, last = manifest[kind]
+        statement = (
+            select(checkpoint_parts_table.c.data)
+            .where(checkpoint_parts_table.c.sequence == checkpoint.sequence)
+            .where(part >= first, part <= last)
+            .order_by(part)
+        )
+        for (data,) in reader.execution_options(yield_per=4).execute(statement):
+            head, _, body = zlib.decompress(data).partition(b"\n")
+            keys = orjson.loads(head)["keys"]
+            if keys and body.count(b"\n") + 1 != len(keys):
+                raise CorruptCheckpoint(f"checkpoint {checkpoint.sequence}: a lines part is cut")
+            yield keys, body
+
+
+def _unpacked(data: bytes | None) -> Any:
+    try:
+        return orjson.loads(zlib.decompress(data or b""))
+    except (zlib.error, orjson.JSONDecodeError) as error:
+        raise CorruptCheckpoint(f"unreadable checkpoint part: {error!r}") from None
 
 
 def _digest(sequence: int) -> Any:
-    return hashlib.sha256(b"tradestate-checkpoint:%d:" % sequence)
+    return hashlib.sha256(b"tradestate-checkpoint-v%d:%d:" % (FORMAT, sequence))
+
+
+def digest_of(sequence: int, parts: Iterable[bytes]) -> tuple[str, int]:
+    """The digest of a checkpoint at `sequence` made of `parts`, and their count."""
+    digest, count = _digest(sequence), 0
+    for data in parts:
+        digest.update(data)
+        count += 1
+    return digest.hexdigest(), count
+
+
+def stored_parts(source: Engine, sequence: int) -> Iterator[bytes]:
+    """The parts of the checkpoint at `sequence`, as stored, in order."""
+    statement = (
+        select(checkpoint_parts_table.c.data)
+        .where(checkpoint_parts_table.c.sequence == sequence)
+        .order_by(checkpoint_parts_table.c.part)
+    )
+    with source.connect() as reader:
+        for (data,) in reader.execution_options(yield_per=4).execute(statement):
+            yield data
 
 
 def save(
@@ -169,9 +360,15 @@ def save(
         return  # another process stored the same checkpoint at the same time
 
 
-def restore(source: Engine, checkpoint: Checkpoint, scratch: Engine) -> None:
+def restore(
+    source: Engine, checkpoint: Checkpoint, scratch: Engine, only: set[str] | None = None
+) -> None:
     """Load `checkpoint` into the scratch database's active slots, tracking included;
-    CorruptCheckpoint (and nothing loaded) when it does not match its digest."""
+    CorruptCheckpoint (and nothing loaded) when it does not match its digest.
+
+    With `only` (raw ids), a listed kind's rows are loaded only for those ids: the
+    aggregates the events after the checkpoint touch. Its other rows are then
+    read from the lines parts (`merged`)."""
     digest, count = _digest(checkpoint.sequence), 0
     parts = (
         select(checkpoint_parts_table.c.data)
@@ -184,7 +381,7 @@ def restore(source: Engine, checkpoint: Checkpoint, scratch: Engine) -> None:
             digest.update(data)
             count += 1
             try:
-                _load_part(writer, tables, data)
+                _load_part(writer, tables, data, only)
             except CorruptCheckpoint as error:
                 raise CorruptCheckpoint(f"checkpoint {checkpoint.sequence}: {error}") from None
         if count != checkpoint.parts or digest.hexdigest() != checkpoint.digest:
@@ -199,19 +396,32 @@ def restore(source: Engine, checkpoint: Checkpoint, scratch: Engine) -> None:
             )
 
 
-def _load_part(writer: Connection, tables: dict[str, Any], data: bytes) -> None:
+_ROWS_PART = b'{"table"'
+
+
+def _load_part(
+    writer: Connection, tables: dict[str, Any], data: bytes, only: set[str] | None
+) -> None:
     try:
+        if not zlib.decompressobj().decompress(data, len(_ROWS_PART)).startswith(_ROWS_PART):
+            return  # lines or the manifest: read by `merged`
         part = orjson.loads(zlib.decompress(data))
         table = tables[part["table"]]
         columns = part["columns"]
+        rows = part["rows"]
     except (zlib.error, orjson.JSONDecodeError, KeyError, TypeError) as error:
         raise CorruptCheckpoint(f"unreadable checkpoint part: {error!r}") from None
     if not set(columns) <= set(table.c.keys()):
         raise CorruptCheckpoint(f"unknown columns in checkpoint part of {part['table']}")
+    if only is not None and part["table"].removeprefix("rm_") in LISTED:
+        at = columns.index("id")
+        rows = [row for row in rows if row[at] in only]
+    if not rows:
+        return
     names = ", ".join(f'"{c}"' for c in columns)
     marks = ", ".join("?" * len(columns))
     writer.exec_driver_sql(
-        f"INSERT INTO {table.name} ({names}) VALUES ({marks})", [tuple(r) for r in part["rows"]]
+        f"INSERT INTO {table.name} ({names}) VALUES ({marks})", [tuple(r) for r in rows]
     )
 
 

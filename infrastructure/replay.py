@@ -3,7 +3,10 @@
 A replay fills a scratch SQLite database (in a temporary directory) from the
 source store's log up to the sequence asked for; the live read models are
 never touched. It starts from the nearest read-model checkpoint
-(infrastructure/checkpoints.py), so it applies at most K events.
+(infrastructure/checkpoints.py), so it applies at most K events. When it will
+not pass another checkpoint, only the rows of the aggregates those events touch
+are restored, and the other rows are streamed from the checkpoint's lines as
+the output's JSON (`travelled(lean=True)`, `Travelled.listed`).
 """
 
 from __future__ import annotations
@@ -11,13 +14,15 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any, cast
+from uuid import UUID
 
 from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import ApplicationRecorder, Mapper
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from domain.valuation import session_start
 from infrastructure import checkpoints
@@ -110,13 +115,7 @@ def scratch_engine(directory: str | None = None) -> Iterator[Engine]:
 
 
 # The state `replay --until-*` shows, each in the order the API lists it.
-STATE_ORDER = {
-    "positions": ("account", "instrument"),
-    "orders": ("created_at", "client_order_id"),
-    "signals": ("created_at", "id"),
-    "monitors": ("created_at", "id"),
-    "accounts": ("account", "currency"),
-}
+STATE_ORDER = {**checkpoints.LISTED, "accounts": ("account", "currency")}
 
 
 def state_at(
@@ -126,10 +125,13 @@ def state_at(
     progress: Progress | None = None,
     source: Engine | None = None,
     session_start_utc: time = time(0),
+    encode: checkpoints.Encode | None = None,
 ) -> dict[str, list[Row]]:
     """Positions, orders, signals, monitors and account totals as they were at sequence
     `until` (today's P&L of the session of the accounts' last change then)."""
-    with travel(recorder, mapper, until, source=source, progress=progress) as scratch:
+    with travel(
+        recorder, mapper, until, source=source, progress=progress, encode=encode
+    ) as scratch:
         return {name: list(state_rows(scratch, name, session_start_utc)) for name in STATE_ORDER}
 
 
@@ -146,6 +148,23 @@ def account_rows(scratch: Engine, session_start_utc: time = time(0)) -> list[Row
     return sorted(rows, key=lambda row: tuple(str(row[c]) for c in STATE_ORDER["accounts"]))
 
 
+@dataclass(frozen=True)
+class Travelled:
+    """A time travel's scratch database, and the checkpoint whose lines hold the
+    listed rows it does not (`base`; None when it holds them all)."""
+
+    scratch: Engine
+    source: Engine | None = None
+    base: checkpoints.Checkpoint | None = None
+
+    def listed(self, kind: str, encode: checkpoints.Encode) -> Iterator[bytes]:
+        """A listed kind's rows as the output's JSON, in the API's order, streamed:
+        each item is one row or a comma-joined run of rows."""
+        if self.base is None or self.source is None:
+            return (encode(kind, row) for row in state_rows(self.scratch, kind))
+        return checkpoints.merged(self.source, self.base, self.scratch, kind, encode)
+
+
 @contextmanager
 def travel(
     recorder: ApplicationRecorder,
@@ -155,31 +174,77 @@ def travel(
     source: Engine | None = None,
     progress: Progress | None = None,
     every: int = checkpoints.EVERY,
+    encode: checkpoints.Encode | None = None,
 ) -> Iterator[Engine]:
-    """A scratch database holding the state at sequence `until`.
+    """A scratch database holding the whole state at sequence `until`: `travelled`."""
+    with travelled(
+        recorder, mapper, until, source=source, progress=progress, every=every, encode=encode
+    ) as found:
+        yield found.scratch
+
+
+@contextmanager
+def travelled(
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    until: int,
+    *,
+    source: Engine | None = None,
+    progress: Progress | None = None,
+    every: int = checkpoints.EVERY,
+    encode: checkpoints.Encode | None = None,
+    lean: bool = False,
+) -> Iterator[Travelled]:
+    """The state at sequence `until`.
 
     With `source` (the store's engine) it starts from the nearest checkpoint at
-    or before `until` that matches its digest, and stores a checkpoint at each
-    multiple of `every` it passes; without, it replays from sequence 0."""
+    or before `until` that matches its digest, and stores a checkpoint (its
+    listed rows written by `encode`) at each multiple of `every` it passes;
+    without, it replays from sequence 0. With `lean`, when it passes no
+    multiple of `every`, it restores only the listed rows of the aggregates the
+    events after the checkpoint touch, and the result's `listed` reads the
+    others from the checkpoint."""
+    if source is not None and encode is None:
+        raise ValueError("time travel with checkpoints needs `encode`, to write them")
     with scratch_engine() as scratch:
-        start = 0
+        start, base, last = 0, None, None
         for checkpoint in checkpoints.at_or_before(source, until) if source else ():
+            thin = lean and (checkpoint.sequence // every + 1) * every > until
+            assert source is not None  # checkpoints come only from a source
+            only = _touched(source, checkpoint.sequence, until) if thin else None
             try:
-                checkpoints.restore(source, checkpoint, scratch)  # type: ignore[arg-type]
+                checkpoints.restore(source, checkpoint, scratch, only=only)
             except checkpoints.CorruptCheckpoint as error:
                 checkpoints.warn_corrupt(error)
                 continue
-            start = checkpoint.sequence
+            start, base, last = checkpoint.sequence, checkpoint if thin else None, checkpoint
             break
         runners = _runners(scratch, recorder, mapper, progress, fresh=start == 0)
         boundary = (start // every + 1) * every
-        while source is not None and boundary <= until:
+        while source is not None and encode is not None and boundary <= until:
             _catch_up(scratch, recorder, runners, boundary)
             times = checkpoints.time_range(source, start, boundary)
-            checkpoints.save(source, boundary, times, checkpoints.capture(scratch))
+            grown_from = None if last is None else (source, last)
+            checkpoints.save(
+                source, boundary, times, checkpoints.capture(scratch, encode, grown_from)
+            )
+            last = next(checkpoints.at_or_before(source, boundary))
             start, boundary = boundary, boundary + every
         _catch_up(scratch, recorder, runners, until)
-        yield scratch
+        yield Travelled(scratch, source, base)
+
+
+def _touched(source: Engine, after: int, until: int) -> set[str]:
+    """The raw ids (as SQLite stores them) of the aggregates of events in (after, until]."""
+    if source.dialect.name == "sqlite":
+        query = "SELECT DISTINCT originator_id FROM stored_events "
+        query += "WHERE rowid > :after AND rowid <= :until"
+    else:
+        query = "SELECT DISTINCT originator_id FROM tradestate_events "
+        query += "WHERE notification_id > :after AND notification_id <= :until"
+    with source.connect() as connection:
+        ids = connection.execute(text(query), {"after": after, "until": until}).scalars()
+        return {UUID(str(found)).hex for found in ids}
 
 
 def _runners(
@@ -231,6 +296,7 @@ def remake_checkpoints(
     source: Engine,
     recorder: ApplicationRecorder,
     mapper: Mapper[Any],
+    encode: checkpoints.Encode,
     every: int = checkpoints.EVERY,
 ) -> int:
     """Drop every checkpoint and make them again from the log (`replay --rebuild`);
@@ -238,6 +304,6 @@ def remake_checkpoints(
     checkpoints.drop_all(source)
     head = recorder.max_notification_id() or 0
     if head >= every:
-        with travel(recorder, mapper, head, source=source, every=every):
+        with travel(recorder, mapper, head, source=source, every=every, encode=encode):
             pass
     return head // every

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from infrastructure.audit import Finding, verify_log, verify_read_models
+from infrastructure.audit import Finding, verify_checkpoints, verify_log, verify_read_models
 from infrastructure.logging import configure_logging
 from infrastructure.settings import Settings
 from infrastructure.transparency.heads import (
@@ -21,7 +21,7 @@ from infrastructure.transparency.heads import (
 from infrastructure.transparency.proofs import ProofUnavailable, check_proof, inclusion_proof
 from infrastructure.transparency.verify import Integrity, fixed_head
 from interfaces.cli.options import ConfigOption, DbOption, fail, settings_from
-from interfaces.cli.render import progress_bars
+from interfaces.cli.render import graphql_json, progress_bars
 from interfaces.composition import build_system
 
 app = typer.Typer(help="Audit the event store: its transparency log.", no_args_is_help=True)
@@ -128,7 +128,8 @@ def verify(
     (1) every event against its leaf in the transparency log, each stored head's
     root and signature, a consistency proof from each --trusted head to now;
     (2) every event decodes and upcasts with this code; (3) every read model
-    equals a fresh replay. Exit 0 when all hold, 1 naming the first altered,
+    equals a fresh replay; (4) every time-travel checkpoint matches its digest
+    and a replay of the log up to it. Exit 0 when all hold, 1 naming the first altered,
     missing or extra sequence otherwise."""
     settings = settings_from(db, config)
     configure_logging(settings)
@@ -144,10 +145,11 @@ def verify(
                 system.engine, system.url, recorder, mapper, integrity, progress
             )
             replay = verify_read_models(system.engine, recorder, mapper, progress)
+            stored = verify_checkpoints(system.engine, recorder, mapper, graphql_json, progress)
         beyond = (recorder.max_notification_id() or 0) - integrity.end_sequence
     finally:
         system.close()
-    findings = [log, decoding, replay]
+    findings = [log, decoding, replay, stored]
     for finding in findings:
         _report(finding)
     if beyond > 0:

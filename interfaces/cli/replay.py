@@ -97,7 +97,7 @@ def _rebuild(system: System, names: list[str]) -> None:
     from infrastructure.projections.rebuild import rebuild
     from infrastructure.replay import remake_checkpoints
     from infrastructure.transparency.verify import check_log_against_tree
-    from interfaces.cli.render import progress_bars
+    from interfaces.cli.render import graphql_json, progress_bars
 
     with progress_bars() as progress:
         integrity = check_log_against_tree(system.engine, system.url, progress)
@@ -113,7 +113,9 @@ def _rebuild(system: System, names: list[str]) -> None:
             reached = rebuild(
                 system.engine, system.app.recorder, system.app.mapper, names, progress=progress
             )
-            made = remake_checkpoints(system.engine, system.app.recorder, system.app.mapper)
+            made = remake_checkpoints(
+                system.engine, system.app.recorder, system.app.mapper, graphql_json
+            )
     except (ValueError, RuntimeError) as error:
         fail(str(error))
         return
@@ -127,7 +129,7 @@ def _time_travel(
 ) -> None:
     import orjson
 
-    from infrastructure.replay import STATE_ORDER, account_rows, sequence_at, state_rows, travel
+    from infrastructure.replay import account_rows, sequence_at, state_rows, travelled
     from interfaces.cli.render import account_objects, graphql_json, graphql_object, progress_bars
 
     recorder, mapper = system.app.recorder, system.app.mapper
@@ -137,24 +139,29 @@ def _time_travel(
     assert sequence is not None
     if sequence > head:
         fail(f"sequence {sequence} is beyond the head of the log ({head})")
+    json = output is Format.json
     with (
         progress_bars() as progress,
-        travel(recorder, mapper, sequence, source=system.engine, progress=progress) as scratch,
-    ):
-        render = graphql_json if output is Format.json else graphql_object
-        state: dict[str, Any] = {
-            k: map(partial(render, k), state_rows(scratch, k)) for k in STATE_ORDER if k in COLUMNS
-        }
-        accounts = account_objects(account_rows(scratch, system.settings.session_start_utc))
-        if output is Format.json:
+        travelled(
+            recorder, mapper, sequence, source=system.engine, progress=progress,
+            encode=graphql_json, lean=json,
+        ) as found,
+    ):  # fmt: skip
+        accounts = account_objects(account_rows(found.scratch, system.settings.session_start_utc))
+        if json:  # unchanged rows go out as the checkpoint wrote them
+            state: dict[str, Any] = {kind: found.listed(kind, graphql_json) for kind in COLUMNS}
             state["accounts"] = map(orjson.dumps, accounts)
             _write_json(sequence, state)
         else:
-            _print_tables(sequence, {kind: list(rows) for kind, rows in state.items()})
+            tables = {
+                k: map(partial(graphql_object, k), state_rows(found.scratch, k)) for k in COLUMNS
+            }
+            _print_tables(sequence, {kind: list(rows) for kind, rows in tables.items()})
 
 
 def _write_json(sequence: int, state: dict[str, Any]) -> None:
-    """One JSON document, written as the rows stream (never held whole)."""
+    """One JSON document, written as the rows stream (never held whole); each item is
+    a row or a comma-joined run of rows."""
     sys.stdout.flush()
     out = sys.stdout.buffer
     out.write(b'{"sequence": %d' % sequence)

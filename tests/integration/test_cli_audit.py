@@ -1,18 +1,27 @@
 """`tradestate audit` via the real script, on SQLite and PostgreSQL: a clean store
 passes; alter, delete, insert, reorder and truncate are each named by sequence;
 events and tree rewritten together are caught by a head the auditor kept; a
-rebuild refuses to launder tampering; decodability and read models still count."""
+rebuild refuses to launder tampering; decodability and read models still count; a
+checkpoint edited by hand is reported (and skipped by time travel)."""
 
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from infrastructure import checkpoints
 from infrastructure.database import DatabaseUrl, make_engine
+from infrastructure.readmodels import checkpoints_table
+from infrastructure.readmodels.derived import checkpoint_parts_table
 from infrastructure.readmodels.tables import projection_tables
+from infrastructure.replay import remake_checkpoints
+from infrastructure.settings import load_settings
+from interfaces.cli.render import graphql_json
+from interfaces.composition import build_system
 from tests.integration import tamper
 from tests.integration.test_cli_replay import populated_store, tradestate
 
@@ -127,3 +136,78 @@ def test_a_kept_head_is_json_with_size_root_and_time(database_url, tmp_path):
     head = json.loads(keep_head(store.url, tmp_path).read_text())
     assert head["treeSize"] == store.head and len(bytes.fromhex(head["rootHash"])) == 32
     assert head["signature"] is None and head["timestampMs"] > 0
+
+
+def checkpointed(url: str, every: int = 3) -> int:
+    """Checkpoints every `every` events (the real K is 50 000); the sequence of the
+    second one, the one the tests below edit."""
+    system = build_system(load_settings(database_url=url), migrate=False)
+    try:
+        recorder, mapper = system.app.recorder, system.app.mapper
+        made = remake_checkpoints(system.engine, recorder, mapper, graphql_json, every=every)
+    finally:
+        system.close()
+    assert made >= 3
+    return 2 * every
+
+
+def edit_checkpoint(url: str, sequence: int, *, keep_digest: bool) -> None:
+    """Change a position's quantity in the checkpoint's rows (by hand, in the database
+    file); with `keep_digest`, also recompute the digest as a careful forger would."""
+    engine = make_engine(DatabaseUrl(url))
+    parts = checkpoint_parts_table
+    try:
+        with engine.begin() as connection:
+            stored = connection.execute(
+                select(parts.c.part, parts.c.data).where(parts.c.sequence == sequence)
+            ).all()
+            edited = []
+            for part, data in stored:
+                text = zlib.decompress(data)
+                if b'"table":"rm_positions"' in text:
+                    text = text.replace(b'"10"', b'"7"').replace(b'"4"', b'"7"')
+                edited.append((part, zlib.compress(text)))
+            assert [data for _, data in edited] != [data for _, data in stored]
+            for part, data in edited:
+                connection.execute(
+                    update(parts)
+                    .where(parts.c.sequence == sequence, parts.c.part == part)
+                    .values(data=data)
+                )
+            if keep_digest:
+                digest, _ = checkpoints.digest_of(sequence, (data for _, data in edited))
+                connection.execute(
+                    update(checkpoints_table)
+                    .where(checkpoints_table.c.sequence == sequence)
+                    .values(digest=digest)
+                )
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("keep_digest", [False, True])
+def test_a_checkpoint_edited_by_hand_is_reported_and_ignored_by_time_travel(
+    database_url, keep_digest
+):
+    store = populated_store(database_url)
+    edited = checkpointed(store.url)
+    before = tradestate("replay", "--until-sequence", str(edited + 1), "--format", "json",
+                        "--db", store.url)  # fmt: skip
+    assert before.returncode == 0, before.stderr
+    clean = verify(store.url)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "[ok  ] checkpoints:" in clean.stdout
+    edit_checkpoint(store.url, edited, keep_digest=keep_digest)
+    result = verify(store.url)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "[ok  ] read models" in result.stdout
+    assert "[FAIL] checkpoints" in result.stdout
+    why = "disagrees with a replay of its range" if keep_digest else "does not match its digest"
+    assert f"checkpoint {edited}: {why}" in result.stdout
+    assert f"first failing sequence {edited}" in result.stderr
+    if not keep_digest:  # time travel checks the digest and falls back to an earlier one
+        after = tradestate("replay", "--until-sequence", str(edited + 1), "--format", "json",
+                           "--db", store.url)  # fmt: skip
+        assert after.returncode == 0, after.stderr
+        assert f"checkpoint {edited} does not match its digest; ignored" in after.stderr
+        assert after.stdout == before.stdout
