@@ -22,6 +22,7 @@ from infrastructure.replay import (
     scratch_engine,
     sequence_at,
     state_rows,
+    travel,
     travelled,
 )
 from infrastructure.settings import load_settings
@@ -56,10 +57,10 @@ def from_zero(system: System, points: list[int]) -> dict[int, State]:
 
 def from_checkpoint(system: System, until: int) -> State:
     recorder, mapper = system.app.recorder, system.app.mapper
-    with travelled(
+    with travel(
         recorder, mapper, until, source=system.engine, every=EVERY, encode=graphql_json
-    ) as found:
-        return {kind: list(state_rows(found.scratch, kind)) for kind in STATE_ORDER}
+    ) as scratch:
+        return {kind: list(state_rows(scratch, kind)) for kind in STATE_ORDER}
 
 
 def lean_json(system: System, until: int) -> dict[str, bytes]:
