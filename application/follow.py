@@ -157,6 +157,9 @@ class Follower:
                 if not self.holding.hold():
                     self.stopped.wait(self.retry)
                     continue
+                # Cleared before the step, never after the wait: a commit that lands
+                # while the step reads is then seen by the next wait at once.
+                self.wake.clear()
                 try:
                     more = self.step()
                 except Exception as error:  # database gone, a handler failed: retry
@@ -182,7 +185,6 @@ class Follower:
     def idle(self) -> None:
         """Wait for a commit, or `poll` seconds."""
         self.wake.wait(self.poll)
-        self.wake.clear()
 
     def failed(self, error: Exception) -> None:
         log.warning("%s failed, retrying: %s", self.name, error)

@@ -129,10 +129,12 @@ def state_at(
 ) -> dict[str, list[Row]]:
     """Positions, orders, signals, monitors and account totals as they were at sequence
     `until` (today's P&L of the session of the accounts' last change then)."""
-    with travel(
+    with travelled(
         recorder, mapper, until, source=source, progress=progress, encode=encode
-    ) as scratch:
-        return {name: list(state_rows(scratch, name, session_start_utc)) for name in STATE_ORDER}
+    ) as found:
+        return {
+            name: list(state_rows(found.scratch, name, session_start_utc)) for name in STATE_ORDER
+        }
 
 
 def account_rows(scratch: Engine, session_start_utc: time = time(0)) -> list[Row]:
@@ -163,24 +165,6 @@ class Travelled:
         if self.base is None or self.source is None:
             return (encode(kind, row) for row in state_rows(self.scratch, kind))
         return checkpoints.merged(self.source, self.base, self.scratch, kind, encode)
-
-
-@contextmanager
-def travel(
-    recorder: ApplicationRecorder,
-    mapper: Mapper[Any],
-    until: int,
-    *,
-    source: Engine | None = None,
-    progress: Progress | None = None,
-    every: int = checkpoints.EVERY,
-    encode: checkpoints.Encode | None = None,
-) -> Iterator[Engine]:
-    """A scratch database holding the whole state at sequence `until`: `travelled`."""
-    with travelled(
-        recorder, mapper, until, source=source, progress=progress, every=every, encode=encode
-    ) as found:
-        yield found.scratch
 
 
 @contextmanager
@@ -304,6 +288,6 @@ def remake_checkpoints(
     checkpoints.drop_all(source)
     head = recorder.max_notification_id() or 0
     if head >= every:
-        with travel(recorder, mapper, head, source=source, every=every, encode=encode):
+        with travelled(recorder, mapper, head, source=source, every=every, encode=encode):
             pass
     return head // every

@@ -22,7 +22,6 @@ from infrastructure.replay import (
     scratch_engine,
     sequence_at,
     state_rows,
-    travel,
     travelled,
 )
 from infrastructure.settings import load_settings
@@ -57,10 +56,10 @@ def from_zero(system: System, points: list[int]) -> dict[int, State]:
 
 def from_checkpoint(system: System, until: int) -> State:
     recorder, mapper = system.app.recorder, system.app.mapper
-    with travel(
+    with travelled(
         recorder, mapper, until, source=system.engine, every=EVERY, encode=graphql_json
-    ) as scratch:
-        return {kind: list(state_rows(scratch, kind)) for kind in STATE_ORDER}
+    ) as found:
+        return {kind: list(state_rows(found.scratch, kind)) for kind in STATE_ORDER}
 
 
 def lean_json(system: System, until: int) -> dict[str, bytes]:
