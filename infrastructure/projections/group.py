@@ -34,6 +34,9 @@ class ProjectionState:
 
 
 class ProjectionGroup:
+    #: How long the change watcher waits for a local runner's batch in hand.
+    SETTLE_SECONDS = 1.0
+
     def __init__(
         self,
         engine: Engine,
@@ -107,7 +110,12 @@ class ProjectionGroup:
             self.watcher.wanted = wanted
             return
         self.watcher = ChangeWatcher(
-            ReadModels(self.engine), self._watchable, self._publish, wanted, poll=self.poll
+            ReadModels(self.engine),
+            self._watchable,
+            self._publish,
+            wanted,
+            poll=self.poll,
+            settle=self._settle,
         )
         if self.running:
             self.watcher.start()
@@ -117,6 +125,14 @@ class ProjectionGroup:
         (a subscription catching up from the rows read from there on)."""
         if self.watcher is not None:
             self.watcher.floor(name, slot, position)
+
+    def _settle(self, name: str) -> None:
+        """Return once `name`'s local runner has reported the batch it has in hand: it
+        holds `running` from before its commit to after its report. A runner stuck on
+        the database is not waited out for long: a range read twice is harmless."""
+        thread = self.threads.get(name)
+        if thread is not None and thread.runner.running.acquire(timeout=self.SETTLE_SECONDS):
+            thread.runner.running.release()
 
     def _tracked(self, name: str, after: int, upto: int) -> None:
         if self.watcher is not None:

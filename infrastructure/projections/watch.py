@@ -14,7 +14,10 @@ lies past it and publishes them as changes. Rows and tracking commit together,
 so every row up to the tracking position read first is there. The local runner
 reports each compare-and-set move of its tracking (`published`): a range it
 covered is not read again, so a process that runs its own projections pays one
-query per poll and nothing more.
+query per poll and nothing more. A local batch commits before its runner reports
+it; before reading a range it has not seen reported, the watcher waits for the
+local runner's batch in hand (`settle`), so it does not read that batch's rows
+again.
 
 A subscription that catches up from the rows (`after`) first sets a floor
 (`floor`): the tracking position it read before its catch-up. The next step
@@ -55,12 +58,16 @@ class ChangeWatcher(Follower):
         wanted: Callable[[str], bool],
         *,
         poll: float = 0.1,
+        settle: Callable[[str], None] = lambda name: None,
     ) -> None:
         super().__init__("projections-watch", poll=poll)
         self.read = read
         self.tables = tables
         self.publish = publish
         self.wanted = wanted
+        # Returns once the local runner of a projection has reported the batch it
+        # has in hand (if any): called with no lock of the watcher's held.
+        self.settle = settle
         self._lock = threading.Lock()
         # projection -> ((slot, generation), position up to which its rows are published)
         self._seen: dict[str, tuple[tuple[str, int], int]] = {}
@@ -85,15 +92,25 @@ class ChangeWatcher(Follower):
                 self._floors[name] = (slot, position)
         self.wake.set()
 
-    def _covered(self, name: str, seen: int) -> int:
+    def _covered(self, name: str, seen: int, *, prune: bool = True) -> int:
         """`seen`, carried on through the local runner's moves that continue from it
-        (call with the lock held)."""
+        (call with the lock held); `prune` forgets the moves it has passed."""
         moves = sorted(self._local.get(name, ()))
         for after, upto in moves:
             if after <= seen < upto:
                 seen = upto
-        self._local[name] = [move for move in moves if move[1] > seen]
+        if prune:
+            self._local[name] = [move for move in moves if move[1] > seen]
         return seen
+
+    def _unreported(self, name: str, slot: tuple[str, int], position: int) -> bool:
+        """Whether `position` lies past what this watcher has seen of `name` and the
+        local runner has reported: a range it would read."""
+        with self._lock:
+            seen = self._seen.get(name)
+            if seen is None or seen[0] != slot:
+                return False
+            return self._covered(name, seen[1], prune=False) < position
 
     def failed(self, error: Exception) -> None:
         log.warning("read-model change watch failed", error=str(error))
@@ -110,6 +127,8 @@ class ChangeWatcher(Follower):
         return False
 
     def _catch_up(self, name: str, slot: tuple[str, int], position: int) -> None:
+        if self._unreported(name, slot, position):
+            self.settle(name)  # the local runner may have committed and not yet reported
         with self._lock:
             kept = self._floors.pop(name, None)
             floor = kept[1] if kept is not None and kept[0] == slot else None
