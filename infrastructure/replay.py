@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time
+from functools import cache
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
@@ -97,11 +98,27 @@ def projection_rows(connection: Connection, projection: str) -> dict[str, list[R
 @contextmanager
 def scratch_engine(directory: str | None = None) -> Iterator[Engine]:
     """An empty SQLite database with the read-model schema, in a temporary directory,
-    removed after. Created from the tables' declarations (which the migrations
-    are tested to match) rather than by alembic: a throwaway database needs no
-    history, and importing and running alembic cost more than a small replay."""
+    removed after: a copy of one made once per process (`_empty_schema`)."""
     with tempfile.TemporaryDirectory(prefix="tradestate-replay-", dir=directory) as tmp:
-        engine = make_engine(DatabaseUrl(f"sqlite:///{Path(tmp) / 'replay.db'}"))
+        path = Path(tmp) / "replay.db"
+        path.write_bytes(_empty_schema())
+        engine = make_engine(DatabaseUrl(f"sqlite:///{path}"))
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+@cache
+def _empty_schema() -> bytes:
+    """The file of a SQLite database holding the read-model schema and the slots'
+    rows, and nothing else. Made from the tables' declarations (which the migrations
+    are tested to match) rather than by alembic: a throwaway database needs no
+    history. Made once and copied: creating the tables took 0.12 s a scratch
+    database, which a test that travels to 200 points paid 400 times."""
+    with tempfile.TemporaryDirectory(prefix="tradestate-schema-") as tmp:
+        path = Path(tmp) / "schema.db"
+        engine = make_engine(DatabaseUrl(f"sqlite:///{path}"))
         try:
             with engine.begin() as connection:
                 metadata.create_all(connection)
@@ -109,9 +126,11 @@ def scratch_engine(directory: str | None = None) -> Iterator[Engine]:
                     insert(slots_table),
                     [{"name": n, "active_slot": "a", "generation": 0} for n in PROJECTION_NAMES],
                 )
-            yield engine
+            with engine.connect() as connection:  # one file: the WAL folded back in
+                connection.exec_driver_sql("PRAGMA journal_mode=DELETE")
         finally:
             engine.dispose()
+        return path.read_bytes()
 
 
 # The state `replay --until-*` shows, each in the order the API lists it.

@@ -16,6 +16,7 @@ import contextlib
 from typing import Any
 
 import orjson
+import structlog
 from litestar.exceptions import WebSocketDisconnect
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -23,8 +24,24 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     Operation,
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from uvicorn.protocols.utils import ClientDisconnected
 
 from interfaces.api.sharing import ERROR, Executions, plan
+
+log = structlog.get_logger("tradestate.api")
+#: A send to a client that has gone: its own doing, not a fault of the server's.
+_GONE = (ClientDisconnected, WebSocketDisconnect, WebSocketDisconnected)
+
+
+def _client_went_away(error: BaseException | None) -> bool:
+    """Whether `error`, or an exception it was raised from, says the client is gone."""
+    for _ in range(8):
+        if error is None:
+            return False
+        if isinstance(error, _GONE):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 async def _send_text(handler: Any, text: str) -> None:
@@ -38,6 +55,15 @@ def handler_classes(executions: Executions) -> tuple[type[Any], type[Any]]:
     """Handler classes for strawberry's view, bound to the process's executions."""
 
     class TransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
+        async def handle_task_exception(self, error: Exception) -> None:
+            """A client that closes while its operation's last message (`complete`,
+            an error) is sent is logged at info: strawberry logs any failure of an
+            operation's task as a server error, with a traceback."""
+            if _client_went_away(error):
+                log.info("subscription client went away", error=type(error).__name__)
+                return
+            await super().handle_task_exception(error)
+
         async def run_operation(self, operation: Operation[Any, Any]) -> None:
             how = plan(operation.query, operation.variables, operation.operation_name)
             if how is None:
