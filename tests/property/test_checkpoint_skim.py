@@ -1,6 +1,6 @@
-"""A restore that keeps only the touched rows of a checkpoint's rows part keeps exactly
-the rows decoding the whole part and filtering would keep, whatever the text values
-hold (brackets, commas, quotes, escapes), and decodes them to the same values."""
+"""Skimming a checkpoint's parts gives what decoding them whole gives, whatever the
+text values hold (brackets, commas, quotes, escapes): a restore keeps exactly the
+touched rows, and a lines part's ids and last key are its keys' ids and last key."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
+from infrastructure.checkpoint_skim import LinesKeys
 from infrastructure.checkpoints import _rows_part
 
 IDS = st.uuids().map(lambda found: found.hex)
@@ -64,3 +65,14 @@ def test_a_table_that_is_not_listed_keeps_every_row():
     rows = [["x", 1], ["y", 2]]
     text = rows_part("rm_account_positions", ["id", "n"], rows)
     assert _rows_part(text, raw()) == ("rm_account_positions", ["id", "n"], rows)
+
+
+@given(keys=st.lists(st.tuples(VALUES, VALUES, IDS).map(list), max_size=20))
+def test_a_lines_parts_ids_and_last_key_are_read_as_decoding_its_keys_gives(keys):
+    head = orjson.dumps({"lines": "orders", "keys": keys})
+    skimmed = LinesKeys(head, rows=max(len(keys), 1))
+    assert list(skimmed) == keys
+    assert len(skimmed) == len(keys)
+    if keys:
+        assert skimmed.ids() == [key[-1].encode() for key in keys]
+        assert skimmed.last() == keys[-1]
