@@ -79,7 +79,7 @@ def replay(
         fail("projection names go with --rebuild only")
     when = parse_time(until_time) if until_time is not None else None
     from infrastructure.logging import configure_logging
-    from interfaces.store_access import open_store  # neither needs the whole `build_system`
+    from interfaces.store_access import open_store  # the store only: not `build_system`
 
     settings = settings_from(db, config)
     configure_logging(settings)
