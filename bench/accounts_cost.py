@@ -15,7 +15,7 @@ from application.projections.accounts import AccountsProjection
 from bench.context import Run
 from bench.databases import scratch
 from bench.report import Figure, slower
-from infrastructure.projections import ProjectionGroup
+from infrastructure.projections.group import ProjectionGroup
 from infrastructure.settings import load_settings
 from interfaces.composition import build_system
 

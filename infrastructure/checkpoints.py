@@ -35,6 +35,7 @@ import orjson
 from sqlalchemy import Connection, Engine, delete, insert, literal_column, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from infrastructure.checkpoint_skim import LinesKeys, touched_rows
 from infrastructure.projections.tracking import active_slot, reset
 from infrastructure.readmodels import (
     checkpoints_table,
@@ -181,9 +182,9 @@ def capture(
 
 
 Chunk = tuple[list[Any], list[bytes]]  # rows' sort keys and their JSON, in order
-# As a Chunk, or a stored part's lines still joined by newlines (never split when
-# none of its rows changed).
-Run = tuple[list[Any], list[bytes] | bytes]
+# As a Chunk, or a stored part's keys and lines still joined by newlines (neither
+# decoded nor split when none of its rows changed).
+Run = tuple[list[Any] | LinesKeys, list[bytes] | bytes]
 
 
 def _parts(chunks: Iterable[Run]) -> Iterator[Chunk]:
@@ -250,12 +251,13 @@ def _merged(
 ) -> Iterator[Run]:
     """The checkpoint's lines of `kind` with `own` rows in their place or added."""
     replaced = {key[-1] for key, _ in own}
+    replaced_raw = {str(found).encode() for found in replaced}
     i, end = 0, len(own)
     for keys, lines in _lines(source, checkpoint, kind):
         if not keys:
             continue
-        before = i == end or own[i][0] > keys[-1]
-        if before and not replaced.intersection(key[-1] for key in keys):
+        before = i == end or own[i][0] > keys.last()
+        if before and replaced_raw.isdisjoint(keys.ids()):
             yield keys, lines  # nothing of this part changed since the checkpoint
             continue
         out_keys: list[Any] = []
@@ -273,7 +275,7 @@ def _merged(
         yield [key for key, _ in own[i:]], [body for _, body in own[i:]]
 
 
-def _lines(source: Engine, checkpoint: Checkpoint, kind: str) -> Iterator[tuple[list, bytes]]:
+def _lines(source: Engine, checkpoint: Checkpoint, kind: str) -> Iterator[tuple[LinesKeys, bytes]]:
     """The lines parts of `kind`, each its keys and its lines joined by newlines (read
     after `restore` checked the digest)."""
     part = checkpoint_parts_table.c.part
@@ -291,8 +293,9 @@ def _lines(source: Engine, checkpoint: Checkpoint, kind: str) -> Iterator[tuple[
         )
         for (data,) in reader.execution_options(yield_per=4).execute(statement):
             head, _, body = zlib.decompress(data).partition(b"\n")
-            keys = orjson.loads(head)["keys"]
-            if keys and body.count(b"\n") + 1 != len(keys):
+            lines = body.count(b"\n") + 1
+            keys = LinesKeys(head, rows=lines)
+            if keys and lines != len(keys):
                 raise CorruptCheckpoint(f"checkpoint {checkpoint.sequence}: a lines part is cut")
             yield keys, body
 
@@ -366,10 +369,11 @@ def restore(
     """Load `checkpoint` into the scratch database's active slots, tracking included;
     CorruptCheckpoint (and nothing loaded) when it does not match its digest.
 
-    With `only` (raw ids), a listed kind's rows are loaded only for those ids: the
-    aggregates the events after the checkpoint touch. Its other rows are then
-    read from the lines parts (`merged`)."""
+    With `only` (raw ids: UUIDs' hex), a listed kind's rows are loaded only for
+    those ids: the aggregates the events after the checkpoint touch. Its other
+    rows are then read from the lines parts (`merged`)."""
     digest, count = _digest(checkpoint.sequence), 0
+    wanted = None if only is None else frozenset(raw.encode() for raw in only)
     parts = (
         select(checkpoint_parts_table.c.data)
         .where(checkpoint_parts_table.c.sequence == checkpoint.sequence)
@@ -381,7 +385,7 @@ def restore(
             digest.update(data)
             count += 1
             try:
-                _load_part(writer, tables, data, only)
+                _load_part(writer, tables, data, wanted)
             except CorruptCheckpoint as error:
                 raise CorruptCheckpoint(f"checkpoint {checkpoint.sequence}: {error}") from None
         if count != checkpoint.parts or digest.hexdigest() != checkpoint.digest:
@@ -397,25 +401,21 @@ def restore(
 
 
 _ROWS_PART = b'{"table"'
+_ROWS_KEY = b',"rows":'  # after "table" and "columns", as `capture` writes them
 
 
 def _load_part(
-    writer: Connection, tables: dict[str, Any], data: bytes, only: set[str] | None
+    writer: Connection, tables: dict[str, Any], data: bytes, only: frozenset[bytes] | None
 ) -> None:
     try:
         if not zlib.decompressobj().decompress(data, len(_ROWS_PART)).startswith(_ROWS_PART):
             return  # lines or the manifest: read by `merged`
-        part = orjson.loads(zlib.decompress(data))
-        table = tables[part["table"]]
-        columns = part["columns"]
-        rows = part["rows"]
-    except (zlib.error, orjson.JSONDecodeError, KeyError, TypeError) as error:
+        name, columns, rows = _rows_part(zlib.decompress(data), only)
+        table = tables[name]
+    except (zlib.error, ValueError, KeyError, TypeError) as error:  # JSONDecodeError too
         raise CorruptCheckpoint(f"unreadable checkpoint part: {error!r}") from None
     if not set(columns) <= set(table.c.keys()):
-        raise CorruptCheckpoint(f"unknown columns in checkpoint part of {part['table']}")
-    if only is not None and part["table"].removeprefix("rm_") in LISTED:
-        at = columns.index("id")
-        rows = [row for row in rows if row[at] in only]
+        raise CorruptCheckpoint(f"unknown columns in checkpoint part of {name}")
     if not rows:
         return
     names = ", ".join(f'"{c}"' for c in columns)
@@ -423,6 +423,23 @@ def _load_part(
     writer.exec_driver_sql(
         f"INSERT INTO {table.name} ({names}) VALUES ({marks})", [tuple(r) for r in rows]
     )
+
+
+def _rows_part(
+    text: bytes, only: frozenset[bytes] | None
+) -> tuple[str, list[str], list[list[Any]]]:
+    """A rows part's table, columns and rows; with `only` (raw ids, encoded), a listed
+    table's rows are those of the ids in `only`."""
+    header, found, rows = text.partition(_ROWS_KEY)
+    if not found:
+        part = orjson.loads(text)
+        return part["table"], part["columns"], part["rows"]
+    head = orjson.loads(header + b"}")
+    name, columns = head["table"], head["columns"]
+    rows = rows.removesuffix(b"}")
+    if only is None or name.removeprefix("rm_") not in LISTED:
+        return name, columns, orjson.loads(rows)
+    return name, columns, touched_rows(rows, columns, only)
 
 
 def time_range(source: Engine, after: int, upto: int) -> tuple[datetime, datetime]:

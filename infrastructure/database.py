@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -205,3 +206,11 @@ def make_query_engine(url: DatabaseUrl, engine: Engine, timeout: float) -> Engin
 
     event.listen(engine, "connect", bound)
     return engine
+
+
+def conflict_insert(dialect: str) -> Any:
+    """The `insert` (with ON CONFLICT) of PostgreSQL or, for any other dialect, SQLite.
+    Each is imported when first asked for: importing PostgreSQL's took a tenth of a
+    second of every command's start on SQLite."""
+    name = "postgresql" if dialect == "postgresql" else "sqlite"
+    return import_module(f"sqlalchemy.dialects.{name}").insert

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, text
 from domain.valuation import session_start
 from infrastructure import checkpoints
 from infrastructure.database import DatabaseUrl, make_engine
+from infrastructure.event_times import stored_as_json, stored_times
 from infrastructure.projections.rebuild import BY_NAME, Progress, SharedReader
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.projections.tracking import active_slot, reset
@@ -58,29 +59,50 @@ def sequence_at(
     if source is None:
         return _last_at_or_before(recorder, mapper, when, 0, head)
     tail = checkpoints.latest(source)
-    found = _last_at_or_before(recorder, mapper, when, tail, head)
+    found = _last_at_or_before(recorder, mapper, when, tail, head, source)
     if found or tail == 0:
         return found
     checkpoint = checkpoints.latest_starting_by(source, when)
     if checkpoint is None:
         return 0
     start = checkpoints.previous(source, checkpoint.sequence)
-    return _last_at_or_before(recorder, mapper, when, start, checkpoint.sequence)
+    return _last_at_or_before(recorder, mapper, when, start, checkpoint.sequence, source)
 
 
 def _last_at_or_before(
-    recorder: ApplicationRecorder, mapper: Mapper[Any], when: datetime, after: int, stop: int
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    when: datetime,
+    after: int,
+    stop: int,
+    source: Engine | None = None,
 ) -> int:
     """The last sequence in (after, stop] whose event is at or before `when` (0: none)."""
     while stop > after:
         start = max(stop - PAGE + 1, after + 1)
-        page = recorder.select_notifications(start, PAGE, stop=stop)
-        for notification in reversed(page):
-            event = cast(DomainEvent, mapper.to_domain_event(notification))  # all stored are
-            if event.timestamp <= when:
-                return notification.id
+        for sequence, timestamp in reversed(_times(recorder, mapper, start, stop, source)):
+            if timestamp <= when:
+                return sequence
         stop = start - 1
     return 0
+
+
+def _times(
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    start: int,
+    stop: int,
+    source: Engine | None,
+) -> list[tuple[int, datetime]]:
+    """Each event's sequence and timestamp in [start, stop], in order: read by the
+    source database where it can (event_times.py), else from the decoded events."""
+    if source is not None and stored_as_json(mapper):
+        found = stored_times(source, start - 1, stop)
+        if found is not None:
+            return found
+    page = recorder.select_notifications(start, PAGE, stop=stop)
+    events = (cast(DomainEvent, mapper.to_domain_event(n)) for n in page)  # all stored are
+    return [(n.id, event.timestamp) for n, event in zip(page, events, strict=True)]
 
 
 def projection_rows(connection: Connection, projection: str) -> dict[str, list[Row]]:

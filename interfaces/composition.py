@@ -20,18 +20,17 @@ from application.policies.monitors import MonitorPolicy
 from application.policies.reconciliation import ReconciliationRequests
 from application.ports import BrokerPositions, Clock, MarketPrices, PositionDirectory, utc_now
 from application.store import Store
-from infrastructure.compatibility import check_compatibility
-from infrastructure.database import DatabaseUrl, make_engine, make_query_engine
-from infrastructure.eventstore import event_store_env
+from infrastructure.database import DatabaseUrl, make_query_engine
 from infrastructure.instruments import spec_table
 from infrastructure.metrics import count_recorded
 from infrastructure.policies import PolicyThread, StoreLock, store_lock
-from infrastructure.projections import ProjectionGroup
+from infrastructure.projections.group import ProjectionGroup
 from infrastructure.readmodels.queries import ReadModels
 from infrastructure.settings import Settings
 from infrastructure.transparency.appender import TreeAppender
 from infrastructure.transparency.follower import TreeFollower
 from infrastructure.transparency.heads import HeadSigner
+from interfaces.store_access import open_store
 
 
 @dataclass(frozen=True)
@@ -94,20 +93,11 @@ def build_system(
     ones). Where no broker, position directory or market prices are given, the
     commands then use the engine's (the paper book, the log's positions, the feed's
     last prices), so `reconcile` and `arm_monitor` work while it runs."""
-    url = DatabaseUrl(settings.database_url)
-    engine = make_engine(url)
-    queries = make_query_engine(url, engine, settings.query_timeout_seconds)
-    if check:
-        check_compatibility(engine, url)
-    if migrate:
-        from infrastructure.migrate import upgrade  # alembic: only for commands that migrate
-
-        upgrade(settings.database_url)
-    store = Store(
-        env=event_store_env(url, cache_size=settings.aggregate_cache_size),
-        clock=clock,
-        observers=[count_recorded],
+    access = open_store(
+        settings, clock=clock, observers=[count_recorded], check=check, migrate=migrate
     )
+    url, engine, store = access.url, access.engine, access.app
+    queries = make_query_engine(url, engine, settings.query_timeout_seconds)
     closers: list[Callable[[], None]] = []
     prices = LastPrices()
     book = None

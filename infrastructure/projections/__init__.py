@@ -1,6 +1,6 @@
-"""Running the projections over the event log: runners, tracking, rebuild."""
+"""Running the projections over the event log: runners, tracking, rebuild.
 
-from infrastructure.projections.group import ProjectionGroup, ProjectionState
-from infrastructure.projections.runner import Change, ProjectionRunner
-
-__all__ = ["Change", "ProjectionGroup", "ProjectionRunner", "ProjectionState"]
+Nothing is imported here, so a command that only replays (time travel) does not
+import the live group's threads, change watcher and read-model queries:
+`infrastructure.projections.group` and `.runner` are imported by name.
+"""

@@ -15,8 +15,8 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from infrastructure.database import conflict_insert
 from infrastructure.readmodels.tables import ProjectionTables
 
 Row = dict[str, Any]
@@ -97,7 +97,7 @@ def _converted(values: tuple[Any, ...], process: Processor) -> tuple[Any, ...]:
 def upsert_statement(table: Table, dialect: str) -> Any:
     """INSERT .. ON CONFLICT DO UPDATE of every non-key column."""
     keys = [c.name for c in table.primary_key.columns]
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    statement = conflict_insert(dialect)(table)
     updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
     if not updates:
         return statement.on_conflict_do_nothing(index_elements=keys)

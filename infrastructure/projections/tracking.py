@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from infrastructure.database import conflict_insert
 from infrastructure.readmodels.control import slots_table, tracking_name, tracking_table
 
 
@@ -32,7 +32,7 @@ class TrackingRow:
 
 
 def _insert(connection: Connection):
-    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    return conflict_insert(connection.dialect.name)
 
 
 def read_tracking(connection: Connection, projection: str, slot: str) -> TrackingRow:

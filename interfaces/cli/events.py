@@ -24,7 +24,7 @@ from infrastructure.eventlog import aggregate_notifications
 from infrastructure.logging import configure_logging
 from interfaces.cli.options import ConfigOption, DbOption, fail, settings_from
 from interfaces.cli.render import event_record, progress_bars
-from interfaces.composition import System, build_system
+from interfaces.store_access import StoreAccess, open_store
 
 app = typer.Typer(help="Browse and export the event log.", no_args_is_help=True)
 
@@ -68,14 +68,14 @@ def _aggregate_id(text: str | None) -> UUID | None:
         raise
 
 
-def _open(db: str | None, config: Path | None) -> System:
+def _open(db: str | None, config: Path | None) -> StoreAccess:
     settings = settings_from(db, config)
     configure_logging(settings)
-    return build_system(settings, migrate=False)
+    return open_store(settings, migrate=False)
 
 
 def notifications(
-    system: System, after: int, topics: tuple[str, ...], aggregate: UUID | None, head: int
+    system: StoreAccess, after: int, topics: tuple[str, ...], aggregate: UUID | None, head: int
 ) -> Iterator[Notification]:
     """Matching notifications with after < sequence ≤ head, in order, a page at a time."""
     recorder = system.app.recorder
@@ -98,7 +98,7 @@ def notifications(
         start = page[-1].id
 
 
-def _records(system: System, found: Iterator[Notification]) -> Iterator[dict[str, Any]]:
+def _records(system: StoreAccess, found: Iterator[Notification]) -> Iterator[dict[str, Any]]:
     mapper = system.app.mapper
     for notification in found:
         yield event_record(notification, mapper)
@@ -180,7 +180,9 @@ def export(
         typer.echo(f"exported {count} events to {output}", err=True)
 
 
-def _write(system: System, found: Iterator[Notification], stream: TextIO, progress: Any) -> int:
+def _write(
+    system: StoreAccess, found: Iterator[Notification], stream: TextIO, progress: Any
+) -> int:
     count = 0
     for count, record in enumerate(_records(system, found), start=1):
         stream.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE).decode())

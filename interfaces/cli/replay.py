@@ -13,7 +13,7 @@ import typer
 from interfaces.cli.options import ConfigOption, DbOption, fail, settings_from
 
 if TYPE_CHECKING:
-    from interfaces.composition import System
+    from interfaces.store_access import StoreAccess
 
 
 class Format(StrEnum):
@@ -79,11 +79,11 @@ def replay(
         fail("projection names go with --rebuild only")
     when = parse_time(until_time) if until_time is not None else None
     from infrastructure.logging import configure_logging
-    from interfaces.composition import build_system
+    from interfaces.store_access import open_store  # the store only: not `build_system`
 
     settings = settings_from(db, config)
     configure_logging(settings)
-    system = build_system(settings)
+    system = open_store(settings)
     try:
         if rebuild_:
             _rebuild(system, names or [])
@@ -93,7 +93,7 @@ def replay(
         system.close()
 
 
-def _rebuild(system: System, names: list[str]) -> None:
+def _rebuild(system: StoreAccess, names: list[str]) -> None:
     from infrastructure.projections.rebuild import rebuild
     from infrastructure.replay import remake_checkpoints
     from infrastructure.transparency.verify import check_log_against_tree
@@ -125,7 +125,7 @@ def _rebuild(system: System, names: list[str]) -> None:
 
 
 def _time_travel(
-    system: System, sequence: int | None, when: datetime | None, output: Format
+    system: StoreAccess, sequence: int | None, when: datetime | None, output: Format
 ) -> None:
     import orjson
 

@@ -8,7 +8,9 @@ import sys
 
 import pytest
 
+from infrastructure.settings import load_settings
 from interfaces.cli.main import COMMANDS, load_command
+from interfaces.composition import build_system
 
 HEAVY = ("litestar", "strawberry", "alembic", "psycopg", "sqlalchemy", "websockets")
 
@@ -57,6 +59,22 @@ def test_events_list_imports_no_server_no_migrations_and_no_postgres_driver(tmp_
     imported, output = imported_by("events", "list", "--db", url)
     assert "events after 0" in output
     assert imported == ["sqlalchemy"]
+
+
+def test_time_travel_on_a_current_store_neither_migrates_nor_builds_the_system(tmp_path):
+    """Alembic is imported only to migrate: a store at the newest schema is known
+    without it, so time travel (which starts from `open_store`) never loads it."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    system = build_system(load_settings(database_url=url))  # migrated to the head
+    system.close()
+    probe = PROBE.format(HEAVY=(*HEAVY, "interfaces.composition"))
+    result = subprocess.run(
+        [sys.executable, "-c", probe, "replay", "--until-sequence", "0", "--format", "json",
+         "--db", url],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert json.loads(result.stdout)["sequence"] == 0
+    assert json.loads(result.stderr.strip().splitlines()[-1]) == ["sqlalchemy"]
 
 
 def test_a_sub_command_help_loads_only_its_module():

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, event
 
 from application.inputs import FillInput, OrderInput, QuoteInput
 from application.projections.positions import PositionsProjection
-from infrastructure.projections import ProjectionGroup
+from infrastructure.projections.group import ProjectionGroup
 from infrastructure.projections.rebuild import rebuild
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.projections.tracking import active_slot, read_tracking

@@ -15,7 +15,16 @@ from sqlalchemy import Engine, insert, inspect, select
 from sqlalchemy.exc import StatementError
 
 from infrastructure.database import DatabaseUrl, make_engine
-from infrastructure.migrate import VERSION_TABLE, current_revision, head_revision, upgrade
+from infrastructure.migrate import (
+    VERSION_TABLE,
+    alembic_config,
+    current_revision,
+    head_revision,
+    is_current,
+    script_heads,
+    upgrade,
+    upgrade_unless_current,
+)
 from infrastructure.readmodels import (
     PROJECTION_NAMES,
     metadata,
@@ -101,6 +110,28 @@ def test_upgrade_twice_is_a_no_op(database_url: str) -> None:
     upgrade(database_url)
     assert _schema_snapshot(database_url) == first
     assert current_revision(database_url) == head_revision() is not None
+
+
+def test_the_head_read_from_the_scripts_source_is_alembics() -> None:
+    assert script_heads() == {head_revision()}
+
+
+def test_a_store_behind_is_upgraded_then_counts_as_current(database_url: str) -> None:
+    from alembic import command
+
+    engine = make_engine(DatabaseUrl(database_url))
+    try:
+        assert not is_current(engine)  # never migrated
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0004")
+        assert not is_current(engine)
+        upgrade_unless_current(engine, database_url)
+        assert current_revision(database_url) == head_revision()
+        assert is_current(engine)
+    finally:
+        engine.dispose()
 
 
 def _schema_snapshot(url: str) -> tuple[object, ...]:
