@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, Table
 
 from infrastructure import checkpoints
 from infrastructure.compatibility import problems, stored_kinds
@@ -27,11 +28,11 @@ from infrastructure.database import DatabaseUrl
 from infrastructure.projections.rebuild import BY_NAME, rebuild
 from infrastructure.projections.tracking import TrackingRow, active_slot, read_tracking
 from infrastructure.readmodels.tables import projection_tables
-from infrastructure.replay import Row, _catch_up, _runners, projection_rows, scratch_engine
+from infrastructure.replay import _catch_up, _runners, scratch_engine
+from infrastructure.rowdiff import Differences, differences, ordered_rows
 from infrastructure.transparency.verify import Integrity, run_integrity
 
 PAGE = 5000
-MAX_DIFF_LINES = 20
 Progress = Callable[[str, int, int], None]
 
 
@@ -152,61 +153,99 @@ def integrity_finding(integrity: Integrity) -> Finding:
     )
 
 
-def _live_rows(engine: Engine, name: str) -> tuple[TrackingRow, dict[str, list[Row]]]:
-    """A projection's tracking and rows, read in one snapshot however busy its runner
+@contextmanager
+def _live_snapshot(engine: Engine, name: str) -> Iterator[tuple[Connection, TrackingRow]]:
+    """A connection holding one snapshot of the live store, and `name`'s tracking in it,
+    so the rows read through it are those of that position however busy its runner
     is: REPEATABLE READ on PostgreSQL (with four writers, 50 tries in READ COMMITTED
     were not enough); on SQLite an explicit read transaction (the driver begins none
     for a SELECT, so each statement saw the file as it then stood, and four writers
-    kept `orders` moving through 50 tries). The check that tracking did not move
-    stays as a guard."""
+    kept `orders` moving through 50 tries).
+
+    The snapshot is held while the replay runs and the rows stream past, so that
+    neither side is held in memory. Writers are not blocked; on SQLite the WAL is
+    not checkpointed past it until it ends."""
     postgres = engine.dialect.name == "postgresql"
     snapshot = {"isolation_level": "REPEATABLE READ"} if postgres else {}
-    for _ in range(50):
-        with engine.connect().execution_options(**snapshot) as connection:
-            if not postgres:
-                connection.exec_driver_sql("BEGIN")  # WAL: one snapshot until the end
-            before = read_tracking(connection, name, active_slot(connection, name))
-            rows = projection_rows(connection, name)
-            after = read_tracking(connection, name, active_slot(connection, name))
-        if before.position == after.position:
-            return after, rows
-    raise RuntimeError(f"projection {name} keeps moving; stop its runner and verify again")
+    with engine.connect().execution_options(**snapshot) as connection:
+        if not postgres:
+            connection.exec_driver_sql("BEGIN")  # WAL: one snapshot until the end
+        yield connection, _tracking(connection, name)
 
 
-def _key(table: str, row: Row) -> tuple[Any, ...]:
-    keys = [c.name for c in getattr(projection_tables("a"), table).primary_key.columns]
-    return tuple(row[k] for k in keys)
+def _tracking(connection: Connection, name: str) -> TrackingRow:
+    return read_tracking(connection, name, active_slot(connection, name))
 
 
-def _row_sequence(row: Row) -> int | None:
-    return row.get("as_of", row.get("sequence"))
+def _tables(connection: Connection, name: str) -> dict[str, Table]:
+    """`name`'s tables in its active slot, by their slotless names."""
+    slot = active_slot(connection, name)
+    return {
+        table.name.removeprefix("rm_").removesuffix(f"_{slot}"): table
+        for table in projection_tables(slot).of(name)
+    }
 
 
-def compare(table: str, live: list[Row], replayed: list[Row]) -> tuple[list[str], int | None]:
-    """Readable differences between two row sets of `table`, and the earliest
-    sequence among the rows that differ."""
-    live_by_key = {_key(table, r): r for r in live}
-    fresh_by_key = {_key(table, r): r for r in replayed}
-    lines: list[str] = []
-    sequences: list[int] = []
-    for key in sorted(live_by_key.keys() | fresh_by_key.keys(), key=str):
-        ours, theirs = live_by_key.get(key), fresh_by_key.get(key)
-        if ours == theirs:
-            continue
-        label = f"{table} {'/'.join(str(k) for k in key)}"
-        if theirs is None:
-            lines.append(f"{label}: only in the live read model")
-        elif ours is None:
-            lines.append(f"{label}: missing from the live read model")
-        else:
-            changed = [
-                f"{column} live={ours.get(column)!s} replay={theirs.get(column)!s}"
-                for column in theirs
-                if ours.get(column) != theirs.get(column)
-            ]
-            lines.append(f"{label}: {'; '.join(changed)}")
-        sequences += [s for s in (_row_sequence(ours or {}), _row_sequence(theirs or {})) if s]
-    return lines, min(sequences, default=None)
+@dataclass
+class _ReadModelReport:
+    details: list[str] = field(default_factory=list)
+    sequences: list[int] = field(default_factory=list)
+    compared: list[str] = field(default_factory=list)
+
+    def failed(self, line: str, sequence: int | None) -> None:
+        self.details.append(line)
+        self.sequences += [sequence] if sequence else []
+
+    def differ(self, found: Differences) -> None:
+        self.details += found.shown()
+        self.sequences += [found.sequence] if found.sequence is not None else []
+
+    def finding(self) -> Finding:
+        if not self.details:
+            return Finding("read models", True, "equal a fresh replay: " + ", ".join(self.compared))
+        first = min(self.sequences, default=None)
+        return Finding("read models", False, "differ from a fresh replay", first, self.details)
+
+
+def _compare_projection(
+    live: Connection, scratch: Engine, name: str, tracking: TrackingRow, report: _ReadModelReport
+) -> None:
+    """Each of `name`'s live tables against the scratch replay's, streamed in key order;
+    then its tracking again, which the snapshot keeps where it was."""
+    with scratch.connect() as fresh:
+        live_tables = _tables(live, name)
+        for table, replayed in _tables(fresh, name).items():
+            found = differences(
+                table, ordered_rows(live, live_tables[table]), ordered_rows(fresh, replayed)
+            )
+            if found.count:
+                report.differ(found)
+    if _tracking(live, name).position != tracking.position:
+        raise RuntimeError(f"projection {name} moved within one snapshot; verify again")
+
+
+def _check_projection(
+    engine: Engine,
+    scratch: Engine,
+    name: str,
+    replay: Callable[[str, int], None],
+    report: _ReadModelReport,
+) -> None:
+    with _live_snapshot(engine, name) as (live, tracking):
+        if tracking.error is not None:
+            report.failed(
+                f"{name}: the live projection stopped: {tracking.error}", tracking.error_sequence
+            )
+        try:
+            replay(name, tracking.position)
+        except RuntimeError as error:
+            found = re.search(r"event (\d+)", str(error))
+            report.failed(
+                f"{name}: fresh replay failed: {error}", int(found.group(1)) if found else None
+            )
+            return
+        report.compared.append(f"{name}@{tracking.position}")
+        _compare_projection(live, scratch, name, tracking, report)
 
 
 def verify_read_models(
@@ -216,39 +255,15 @@ def verify_read_models(
     progress: Progress | None = None,
 ) -> Finding:
     """Check 3: each projection's live tables equal a fresh replay to the same sequence."""
-    details: list[str] = []
-    sequences: list[int] = []
-    compared: list[str] = []
+    report = _ReadModelReport()
     with scratch_engine() as scratch:
+
+        def replay(name: str, until: int) -> None:
+            rebuild(scratch, recorder, mapper, (name,), progress=progress, until=until)
+
         for name in BY_NAME:
-            tracking, live = _live_rows(engine, name)
-            if tracking.error is not None:
-                details.append(f"{name}: the live projection stopped: {tracking.error}")
-                sequences += [tracking.error_sequence] if tracking.error_sequence else []
-            try:
-                until = tracking.position
-                rebuild(scratch, recorder, mapper, (name,), progress=progress, until=until)
-            except RuntimeError as error:
-                details.append(f"{name}: fresh replay failed: {error}")
-                found = re.search(r"event (\d+)", str(error))
-                sequences += [int(found.group(1))] if found else []
-                continue
-            with scratch.connect() as connection:
-                fresh = projection_rows(connection, name)
-            compared.append(f"{name}@{tracking.position}")
-            for table, rows in fresh.items():
-                lines, sequence = compare(table, live[table], rows)
-                if lines:
-                    shown = lines[:MAX_DIFF_LINES]
-                    if len(lines) > MAX_DIFF_LINES:
-                        shown.append(f"{table}: ... and {len(lines) - MAX_DIFF_LINES} more rows")
-                    details += shown
-                    if sequence is not None:
-                        sequences.append(sequence)
-    if not details:
-        return Finding("read models", True, "equal a fresh replay: " + ", ".join(compared))
-    first = min(sequences, default=None)
-    return Finding("read models", False, "differ from a fresh replay", first, details)
+            _check_projection(engine, scratch, name, replay, report)
+    return report.finding()
 
 
 def verify_checkpoints(
