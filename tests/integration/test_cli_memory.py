@@ -68,11 +68,9 @@ def orders_to(url: str, orders: int) -> None:
     [model] = system.app.recorder.select_notifications(1, 1)
     head = system.app.recorder.max_notification_id() or 0
     while head < orders:
-        batch = [
-            StoredEvent(uuid4(), 1, model.topic,
-                        model.state.replace(b'"m0"', b'"m%d"' % n))  # fmt: skip
-            for n in range(head + 1, min(head + 5_000, orders) + 1)
-        ]
+        numbers = range(head + 1, min(head + 5_000, orders) + 1)
+        states = [model.state.replace(b'"m0"', b'"m%d"' % n) for n in numbers]
+        batch = [StoredEvent(uuid4(), 1, model.topic, state) for state in states]
         system.app.recorder.insert_events(batch)
         head += len(batch)
     rebuild(system.engine, system.app.recorder, system.app.mapper, ("orders",))
