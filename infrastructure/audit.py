@@ -4,7 +4,8 @@
    against its leaf under a head fixed at the start, stored and trusted heads.
 2. Decodability: every stored event decodes (and upcasts) with this code.
 3. Read models equal a fresh replay: each projection rebuilt aside, up to
-   the sequence its live tables have applied, row for row.
+   the sequence its live tables have applied, row for row
+   (infrastructure/readmodel_check.py).
 4. Checkpoints (time travel's, ADR 017/023): each one's parts match its
    digest, and equal a replay of the events up to it (one replay from 0 that
    stops at each checkpoint in turn, so the log is read once, and a fresh
@@ -13,23 +14,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Engine
 
 from infrastructure import checkpoints
 from infrastructure.compatibility import problems, stored_kinds
 from infrastructure.database import DatabaseUrl
-from infrastructure.projections.rebuild import BY_NAME, rebuild
-from infrastructure.projections.tracking import TrackingRow, active_slot, read_tracking
-from infrastructure.readmodels.tables import projection_tables
 from infrastructure.replay import _catch_up, _runners, scratch_engine
-from infrastructure.rowdiff import Differences, differences, ordered_rows
 from infrastructure.transparency.verify import Integrity, run_integrity
 
 PAGE = 5000
@@ -151,121 +146,6 @@ def integrity_finding(integrity: Integrity) -> Finding:
     return Finding(
         "transparency log", False, where + failure.why, failure.sequence, integrity.notes
     )
-
-
-@contextmanager
-def _live_snapshot(engine: Engine, name: str) -> Iterator[tuple[Connection, TrackingRow]]:
-    """A connection holding one snapshot of the live store, and `name`'s tracking in it,
-    so the rows read through it are those of that position however busy its runner
-    is: REPEATABLE READ on PostgreSQL (with four writers, 50 tries in READ COMMITTED
-    were not enough); on SQLite an explicit read transaction (the driver begins none
-    for a SELECT, so each statement saw the file as it then stood, and four writers
-    kept `orders` moving through 50 tries).
-
-    The snapshot is held while the replay runs and the rows stream past, so that
-    neither side is held in memory. Writers are not blocked; on SQLite the WAL is
-    not checkpointed past it until it ends."""
-    postgres = engine.dialect.name == "postgresql"
-    snapshot = {"isolation_level": "REPEATABLE READ"} if postgres else {}
-    with engine.connect().execution_options(**snapshot) as connection:
-        if not postgres:
-            connection.exec_driver_sql("BEGIN")  # WAL: one snapshot until the end
-        yield connection, _tracking(connection, name)
-
-
-def _tracking(connection: Connection, name: str) -> TrackingRow:
-    return read_tracking(connection, name, active_slot(connection, name))
-
-
-def _tables(connection: Connection, name: str) -> dict[str, Table]:
-    """`name`'s tables in its active slot, by their slotless names."""
-    slot = active_slot(connection, name)
-    return {
-        table.name.removeprefix("rm_").removesuffix(f"_{slot}"): table
-        for table in projection_tables(slot).of(name)
-    }
-
-
-@dataclass
-class _ReadModelReport:
-    details: list[str] = field(default_factory=list)
-    sequences: list[int] = field(default_factory=list)
-    compared: list[str] = field(default_factory=list)
-
-    def failed(self, line: str, sequence: int | None) -> None:
-        self.details.append(line)
-        self.sequences += [sequence] if sequence else []
-
-    def differ(self, found: Differences) -> None:
-        self.details += found.shown()
-        self.sequences += [found.sequence] if found.sequence is not None else []
-
-    def finding(self) -> Finding:
-        if not self.details:
-            return Finding("read models", True, "equal a fresh replay: " + ", ".join(self.compared))
-        first = min(self.sequences, default=None)
-        return Finding("read models", False, "differ from a fresh replay", first, self.details)
-
-
-def _compare_projection(
-    live: Connection, scratch: Engine, name: str, tracking: TrackingRow, report: _ReadModelReport
-) -> None:
-    """Each of `name`'s live tables against the scratch replay's, streamed in key order;
-    then its tracking again, which the snapshot keeps where it was."""
-    with scratch.connect() as fresh:
-        live_tables = _tables(live, name)
-        for table, replayed in _tables(fresh, name).items():
-            found = differences(
-                table, ordered_rows(live, live_tables[table]), ordered_rows(fresh, replayed)
-            )
-            if found.count:
-                report.differ(found)
-    if _tracking(live, name).position != tracking.position:
-        raise RuntimeError(f"projection {name} moved within one snapshot; verify again")
-
-
-def _check_projection(
-    engine: Engine,
-    scratch: Engine,
-    name: str,
-    replay: Callable[[str, int], None],
-    report: _ReadModelReport,
-) -> None:
-    with _live_snapshot(engine, name) as (live, tracking):
-        if tracking.error is not None:
-            report.failed(
-                f"{name}: the live projection stopped: {tracking.error}", tracking.error_sequence
-            )
-        try:
-            replay(name, tracking.position)
-        except RuntimeError as error:
-            found = re.search(r"event (\d+)", str(error))
-            report.failed(
-                f"{name}: fresh replay failed: {error}", int(found.group(1)) if found else None
-            )
-            return
-        report.compared.append(f"{name}@{tracking.position}")
-        _compare_projection(live, scratch, name, tracking, report)
-
-
-def verify_read_models(
-    engine: Engine,
-    recorder: ApplicationRecorder,
-    mapper: Mapper[Any],
-    progress: Progress | None = None,
-) -> Finding:
-    """Check 3: each projection's live tables equal a fresh replay to the same sequence."""
-    report = _ReadModelReport()
-    with scratch_engine() as scratch:
-
-        def replay(name: str, until: int) -> None:
-            # Pages of PAGE, not the rebuild's 20 000: a page's decoded events and rows
-            # are held, and here memory is the limit (104 MB against 158 at 40 000 orders).
-            rebuild(scratch, recorder, mapper, (name,), progress=progress, page=PAGE, until=until)
-
-        for name in BY_NAME:
-            _check_projection(engine, scratch, name, replay, report)
-    return report.finding()
 
 
 def verify_checkpoints(

@@ -219,7 +219,7 @@ def test_live_rows_are_read_in_one_snapshot_while_a_runner_commits(database_url)
     not show: before, on SQLite each SELECT saw the file as it then stood, and four
     busy writers kept a projection moving through every retry ("projection orders
     keeps moving")."""
-    from infrastructure import audit
+    from infrastructure import readmodel_check as check
     from infrastructure.projections.tracking import active_slot, advance, read_tracking
     from infrastructure.rowdiff import ordered_rows
 
@@ -227,14 +227,14 @@ def test_live_rows_are_read_in_one_snapshot_while_a_runner_commits(database_url)
     engine = make_engine(DatabaseUrl(store.url))
     positions = projection_tables("a").positions
     try:
-        with audit._live_snapshot(engine, "positions") as (live, tracking):
+        with check._live_snapshot(engine, "positions") as (live, tracking):
             with engine.begin() as other:  # a runner commits a batch after tracking was read
                 slot = active_slot(other, "positions")
                 position = read_tracking(other, "positions", slot).position
                 other.execute(update(positions).values(quantity=7))
                 advance(other, "positions", slot, position, position + 1)
             quantities = {row["quantity"] for _, row in ordered_rows(live, positions)}
-            again = audit._tracking(live, "positions").position
+            again = check._tracking(live, "positions").position
     finally:
         engine.dispose()
     assert tracking.position == position == again

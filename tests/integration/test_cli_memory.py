@@ -79,7 +79,7 @@ def orders_to(url: str, orders: int) -> None:
 
 READ_MODELS_PROBE = """
 import sys
-from infrastructure.audit import verify_read_models
+from infrastructure.readmodel_check import verify_read_models
 from infrastructure.settings import load_settings
 from interfaces.composition import build_system
 system = build_system(load_settings(database_url=sys.argv[1]), check=False)
