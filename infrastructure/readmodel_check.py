@@ -68,9 +68,13 @@ def _tables(connection: Connection, name: str) -> dict[str, Table]:
 
 
 class _Replays:
-    """The projections replayed in a scratch database, each carried forward to the
-    position asked for; started again from 0 only if asked for an earlier one (the
-    live projection was swapped for a rebuild that is behind)."""
+    """The projections replayed in a scratch database, one at a time, each carried
+    forward to the position asked for; started again from 0 only if asked for an
+    earlier one (the live projection was swapped for a rebuild that is behind).
+
+    Only the runner of the projection being checked is kept: each holds a cache of
+    up to 10 000 rows, and keeping every projection's took check 3 to 252 MB at 1 M
+    events."""
 
     def __init__(
         self,
@@ -83,7 +87,7 @@ class _Replays:
         self.recorder = recorder
         self.mapper = mapper
         self.progress = progress
-        self.runners: dict[str, ProjectionRunner] = {}
+        self.runner: ProjectionRunner | None = None
 
     def _fresh(self, name: str) -> ProjectionRunner:
         with self.scratch.begin() as connection:
@@ -95,13 +99,13 @@ class _Replays:
         runner = ProjectionRunner(
             projection, self.scratch, self.recorder, self.mapper, slot=slot, on_batch=self.progress
         )
-        self.runners[name] = runner
+        self.runner = runner
         return runner
 
     def to(self, name: str, until: int) -> None:
         """`name` replayed up to `until`, or RuntimeError naming the event it stopped at."""
-        runner = self.runners.get(name)
-        if runner is None or runner.position > until:
+        runner = self.runner
+        if runner is None or runner.name != name or runner.position > until:
             runner = self._fresh(name)
         SharedReader(self.scratch, self.recorder, [runner], page=PAGE, until=until).catch_up()
         if runner.error is not None:
