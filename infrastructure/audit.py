@@ -24,10 +24,15 @@ from sqlalchemy import Engine
 from infrastructure import checkpoints
 from infrastructure.compatibility import problems, stored_kinds
 from infrastructure.database import DatabaseUrl
+from infrastructure.projections.store import RowCache
 from infrastructure.replay import _catch_up, _runners, scratch_engine
 from infrastructure.transparency.verify import Integrity, run_integrity
 
 PAGE = 5000
+# Rows each replaying runner keeps between batches. The live runners' 10 000 took the
+# five of check 4 to 188 MB at 1 M events; 2 000 is as fast here (at 111 k: 132 MB,
+# 9.7 s CPU, against 145 MB and 10.8 s).
+CACHE_ROWS = 2000
 Progress = Callable[[str, int, int], None]
 
 
@@ -165,6 +170,8 @@ def verify_checkpoints(
     sequences: list[int] = []
     with scratch_engine() as scratch:
         runners = _runners(scratch, recorder, mapper, progress, fresh=True)
+        for runner in runners:
+            runner.cache = RowCache(CACHE_ROWS)
         previous = 0
         good: tuple[Engine, checkpoints.Checkpoint] | None = None
         for checkpoint in stored:
