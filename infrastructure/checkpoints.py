@@ -215,8 +215,17 @@ def _encoded(
     names = table.c.keys()
     for rows in result.partitions():
         keys = [list(row[width:]) for row in rows]
-        bodies = [encode(kind, dict(zip(names, row[:width], strict=True))) for row in rows]
+        bodies = [
+            _compact(encode(kind, dict(zip(names, row[:width], strict=True)))) for row in rows
+        ]
         yield keys, bodies
+
+
+def _compact(body: bytes) -> bytes:
+    """`body` in a buffer of its own size. orjson's output keeps the buffer it was
+    written in, 4-8 KB for a row of a few hundred bytes, and a part holds thousands
+    of rows: 40 MB for 5 000 orders, where their JSON is 2 MB."""
+    return bytes(memoryview(body))
 
 
 def scratch_keyed(

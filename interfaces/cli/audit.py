@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from infrastructure.audit import Finding, verify_checkpoints, verify_log, verify_read_models
+from infrastructure.audit import Finding, verify_checkpoints, verify_log
 from infrastructure.logging import configure_logging
+from infrastructure.readmodel_check import verify_read_models
 from infrastructure.settings import Settings
 from infrastructure.transparency.heads import (
     UNSIGNED_NOTE,

@@ -108,7 +108,7 @@ def other_client_answers(server: Server, document: str) -> float:
 
 
 def check_unblocked(server: Server, stalled: str, other: str, hold: Any) -> None:
-    noise = quiet_health(server)
+    noise, _ = quiet_health(server)
     with hold, Stalled(server, stalled) as flood, HealthProbe(server) as probe:
         waited = []
         for _ in range(3):  # the stalled requests wait on, past 1 s

@@ -213,37 +213,29 @@ def test_a_checkpoint_edited_by_hand_is_reported_and_ignored_by_time_travel(
         assert after.stdout == before.stdout
 
 
-def test_live_rows_are_read_in_one_snapshot_while_a_runner_commits(database_url, monkeypatch):
-    """`audit verify` reads a projection's tracking, rows and tracking again. A batch
-    another connection commits between those reads must not show: before, on SQLite
-    each SELECT saw the file as it then stood, and four busy writers kept a
-    projection moving through every retry ("projection orders keeps moving")."""
-    from infrastructure import audit
+def test_live_rows_are_read_in_one_snapshot_while_a_runner_commits(database_url):
+    """`audit verify` reads a projection's tracking, then streams its rows while the
+    replay is compared with them. A batch another connection commits meanwhile must
+    not show: before, on SQLite each SELECT saw the file as it then stood, and four
+    busy writers kept a projection moving through every retry ("projection orders
+    keeps moving")."""
+    from infrastructure import readmodel_check as check
     from infrastructure.projections.tracking import active_slot, advance, read_tracking
+    from infrastructure.rowdiff import ordered_rows
 
     store = populated_store(database_url)
     engine = make_engine(DatabaseUrl(store.url))
     positions = projection_tables("a").positions
-    original, reads = audit.projection_rows, []
-
-    def rows_then_a_batch_commits(connection, name):
-        rows = original(connection, name)
-        reads.append(name)
-        if len(reads) == 1:  # a runner commits a batch right after the rows were read
-            with engine.begin() as other:
-                slot = active_slot(other, name)
-                position = read_tracking(other, name, slot).position
-                other.execute(update(positions).values(quantity=7))
-                advance(other, name, slot, position, position + 1)
-        return rows
-
-    monkeypatch.setattr(audit, "projection_rows", rows_then_a_batch_commits)
     try:
-        with engine.connect() as connection:
-            before = read_tracking(connection, "positions", "a").position
-        tracking, rows = audit._live_rows(engine, "positions")
+        with check._live_snapshot(engine, "positions") as (live, tracking):
+            with engine.begin() as other:  # a runner commits a batch after tracking was read
+                slot = active_slot(other, "positions")
+                position = read_tracking(other, "positions", slot).position
+                other.execute(update(positions).values(quantity=7))
+                advance(other, "positions", slot, position, position + 1)
+            quantities = {row["quantity"] for _, row in ordered_rows(live, positions)}
+            again = check._tracking(live, "positions").position
     finally:
         engine.dispose()
-    assert reads == ["positions"]  # one try: the later commit did not show
-    assert tracking.position == before
-    assert {row["quantity"] for row in rows["positions"]} == {10}
+    assert tracking.position == position == again
+    assert quantities == {10}
