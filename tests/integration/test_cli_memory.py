@@ -135,7 +135,7 @@ def test_events_history_and_time_travel_memory_do_not_grow_with_the_log(tmp_path
 def test_read_models_check_memory_does_not_grow_with_the_rows(tmp_path: Path):
     """`audit verify`'s check 3 compares every live row with a fresh replay's. Both
     sides are streamed in key order. Holding them, as it once did, took 82 MB more at
-    40 000 orders than at 10 000 (136 -> 218 MB peak); streamed, it is flat (104 MB)."""
+    40 000 orders than at 10 000 (136 -> 218 MB peak); streamed, it is flat."""
     database_url = fresh_sqlite_url(tmp_path)
     peaks = []
     for size in (SMALL, LARGE):
