@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from infrastructure import checkpoints
 from infrastructure.compatibility import problems, stored_kinds
 from infrastructure.database import DatabaseUrl
+from infrastructure.event_times import time_range
 from infrastructure.projections.store import RowCache
 from infrastructure.replay import _catch_up, _runners, scratch_engine
 from infrastructure.transparency.verify import Integrity, run_integrity
@@ -194,7 +195,7 @@ def verify_checkpoints(
                 wrong.append("disagrees with a replay of its range")
             # A checkpoint found good lends the next capture its unchanged rows' lines.
             good = None if wrong else (engine, checkpoint)
-            times = checkpoints.time_range(engine, previous, checkpoint.sequence)
+            times = time_range(engine, previous, checkpoint.sequence)
             if times != (checkpoint.min_time, checkpoint.max_time):
                 wrong.append("holds another time range than its events")
             if wrong:

@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, delete, insert, literal_column, select, text, update
+from sqlalchemy import Connection, Engine, delete, insert, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 
 from infrastructure.checkpoint_skim import LinesKeys, touched_rows
@@ -449,23 +449,6 @@ def _rows_part(
     if only is None or name.removeprefix("rm_") not in LISTED:
         return name, columns, orjson.loads(rows)
     return name, columns, touched_rows(rows, columns, only)
-
-
-def time_range(source: Engine, after: int, upto: int) -> tuple[datetime, datetime]:
-    """The earliest and latest event timestamps with after < sequence <= upto."""
-    if source.dialect.name == "sqlite":
-        stamp = "json_extract(CAST(state AS TEXT), '$.timestamp._data_')"
-        query = f"SELECT MIN({stamp}), MAX({stamp}) FROM stored_events "
-        query += "WHERE rowid > :after AND rowid <= :upto"
-    else:
-        stamp = "(convert_from(state, 'UTF8')::jsonb -> 'timestamp' ->> '_data_')::timestamptz"
-        query = f"SELECT MIN({stamp}), MAX({stamp}) FROM tradestate_events "
-        query += "WHERE notification_id > :after AND notification_id <= :upto"
-    with source.connect() as connection:
-        low, high = connection.execute(text(query), {"after": after, "upto": upto}).one()
-    if isinstance(low, str):
-        low, high = datetime.fromisoformat(low), datetime.fromisoformat(high)
-    return low, high
 
 
 def warn_corrupt(error: CorruptCheckpoint) -> None:

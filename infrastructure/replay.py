@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, text
 from domain.valuation import session_start
 from infrastructure import checkpoints
 from infrastructure.database import DatabaseUrl, make_engine
-from infrastructure.event_times import stored_as_json, stored_times
+from infrastructure.event_times import stored_as_json, stored_times, time_range
 from infrastructure.projections.rebuild import BY_NAME, Progress, SharedReader
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.projections.tracking import active_slot, reset
@@ -248,7 +248,7 @@ def travelled(
         boundary = (start // every + 1) * every
         while source is not None and encode is not None and boundary <= until:
             _catch_up(scratch, recorder, runners, boundary)
-            times = checkpoints.time_range(source, start, boundary)
+            times = time_range(source, start, boundary)
             grown_from = None if last is None else (source, last)
             checkpoints.save(
                 source, boundary, times, checkpoints.capture(scratch, encode, grown_from)
