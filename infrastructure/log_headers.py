@@ -1,11 +1,19 @@
 """The log's notifications without their stored state: sequence, aggregate, version
-and topic, for a page of `events` that selects nothing decoded from the state. The
-state (a quote batch is about 1 MB) is neither read nor charged to the response's
-byte budget."""
+and topic, and the state's size in bytes, read without reading the state.
+
+A page of `events` that selects nothing decoded from the state reads headers only:
+the state (a quote batch is about 1 MB) is neither read nor charged to the
+response's byte budget. A page that does decode reads headers first, pays their
+sizes from the budget, and only then reads the states of the rows that fit
+(`log_states`): a document whose pages cannot fit is refused having read no state.
+Both engines know a value's length without reading it: SQLite from the record
+header, PostgreSQL from the TOAST pointer.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +24,14 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from infrastructure.eventlog import aggregate_notifications
 
 
+@dataclass(frozen=True)
+class Header(Notification):
+    """A notification read without its state (`state` is empty); `size` is the
+    stored state's length in bytes."""
+
+    size: int = 0
+
+
 def log_headers(
     recorder: Any,
     *,
@@ -24,8 +40,8 @@ def log_headers(
     stop: int,
     topics: Sequence[str] = (),
     aggregate: UUID | None = None,
-) -> list[Notification]:
-    """Notifications with sequence in (after, stop], in order, with empty states."""
+) -> list[Header]:
+    """Headers of the notifications with sequence in (after, stop], in order."""
     if isinstance(recorder, SQLiteApplicationRecorder):
         return _sqlite(recorder, after, limit, stop, topics, aggregate)
     if isinstance(recorder, PostgresApplicationRecorder):
@@ -34,8 +50,62 @@ def log_headers(
         found = aggregate_notifications(
             recorder, aggregate, after=after, limit=limit, topics=topics
         )
-        return [n for n in found if n.id <= stop]
-    return list(recorder.select_notifications(after + 1, limit, stop=stop, topics=topics))
+        return [_header(n) for n in found if n.id <= stop]
+    return [
+        _header(n)
+        for n in recorder.select_notifications(after + 1, limit, stop=stop, topics=topics)
+    ]
+
+
+def log_states(recorder: Any, headers: Sequence[Header]) -> list[Notification]:
+    """The whole notifications (states included) of `headers`, in their order."""
+    if not headers:
+        return []
+    ids = [header.id for header in headers]
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        statement = (
+            f"SELECT rowid, state FROM {recorder.events_table_name}"
+            f" WHERE rowid IN ({','.join('?' * len(ids))})"
+        )
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, ids)
+            states = {row["rowid"]: row["state"] for row in cursor.fetchall()}
+    elif isinstance(recorder, PostgresApplicationRecorder):
+        from psycopg.sql import SQL, Identifier
+
+        query = SQL(
+            "SELECT notification_id, state FROM {schema}.{table} WHERE notification_id = ANY(%s)"
+        ).format(
+            schema=Identifier(recorder.datastore.schema),
+            table=Identifier(recorder.events_table_name),
+        )
+        with recorder.datastore.get_connection() as connection, connection.cursor() as cursor:
+            cursor.execute(query, [ids])
+            states = {row["notification_id"]: bytes(row["state"]) for row in cursor.fetchall()}
+    else:
+        found = recorder.select_notifications(ids[0], ids[-1] - ids[0] + 1, stop=ids[-1])
+        states = {n.id: n.state for n in found}
+    return [
+        Notification(
+            id=header.id,
+            originator_id=header.originator_id,
+            originator_version=header.originator_version,
+            topic=header.topic,
+            state=states[header.id],
+        )
+        for header in headers
+    ]
+
+
+def _header(notification: Notification) -> Header:
+    return Header(
+        id=notification.id,
+        originator_id=notification.originator_id,
+        originator_version=notification.originator_version,
+        topic=notification.topic,
+        state=b"",
+        size=len(notification.state),
+    )
 
 
 def _sqlite(
@@ -45,9 +115,9 @@ def _sqlite(
     stop: int,
     topics: Sequence[str],
     aggregate: UUID | None,
-) -> list[Notification]:
+) -> list[Header]:
     statement = (
-        "SELECT rowid, originator_id, originator_version, topic "
+        "SELECT rowid, originator_id, originator_version, topic, length(state) AS size "
         f"FROM {recorder.events_table_name} WHERE rowid > ? AND rowid <= ?"
     )
     params: list[Any] = [after, stop]
@@ -64,12 +134,13 @@ def _sqlite(
     with recorder.datastore.transaction(commit=False) as cursor:
         cursor.execute(statement, params)
         return [
-            Notification(
+            Header(
                 id=row["rowid"],
                 originator_id=UUID(row["originator_id"]),
                 originator_version=row["originator_version"],
                 topic=row["topic"],
                 state=b"",
+                size=row["size"],
             )
             for row in cursor.fetchall()
         ]
@@ -82,11 +153,12 @@ def _postgres(
     stop: int,
     topics: Sequence[str],
     aggregate: UUID | None,
-) -> list[Notification]:
+) -> list[Header]:
     from psycopg.sql import SQL, Identifier
 
     statement = SQL(
-        "SELECT notification_id, originator_id, originator_version, topic FROM {schema}.{table}"
+        "SELECT notification_id, originator_id, originator_version, topic,"
+        " octet_length(state) AS size FROM {schema}.{table}"
         " WHERE notification_id > %s AND notification_id <= %s"
     ).format(
         schema=Identifier(recorder.datastore.schema),
@@ -106,12 +178,13 @@ def _postgres(
     with recorder.datastore.get_connection() as connection, connection.cursor() as cursor:
         cursor.execute(statement, params)
         return [
-            Notification(
+            Header(
                 id=row["notification_id"],
                 originator_id=row["originator_id"],
                 originator_version=row["originator_version"],
                 topic=row["topic"],
                 state=b"",
+                size=row["size"],
             )
             for row in cursor.fetchall()
         ]

@@ -4,7 +4,8 @@
 quote batches of about 1 MB each are a gigabyte. A page is read in chunks sized
 by what its byte budget still allows (the average stored size so far tells how
 many more rows fit), so what is read past the budget is about one row. Sizes are
-the stored states' bytes, known before anything is decoded.
+the stored states' bytes, known before anything is decoded (or, for headers,
+before any state is read: `infrastructure.log_headers`).
 """
 
 from __future__ import annotations
@@ -59,9 +60,11 @@ def read_page(
     after: int,
     limit: int,
     budget: ByteBudget,
+    size: Callable[[Any], int] = stored_bytes,
 ) -> list[Any]:
     """Up to `limit` rows after `after` (`read(after, n)` gives the next n), each
-    paid for from `budget`; raises OverBudget when the next row does not fit."""
+    paid for from `budget` by its `size`; raises OverBudget when the next row does
+    not fit."""
     page: list[Any] = []
     spent = 0
     chunk = FIRST_CHUNK
@@ -71,11 +74,11 @@ def read_page(
         wanted = min(chunk, limit - len(page))
         rows = read(after, wanted)
         for row in rows:
-            size = stored_bytes(row)
-            if not budget.take(size):
+            cost = size(row)
+            if not budget.take(cost):
                 raise OverBudget(page, row)
             page.append(row)
-            spent += size
+            spent += cost
         if len(rows) < wanted:
             break
         after = rows[-1].id

@@ -10,8 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from domain.errors import BadInput
-from infrastructure.eventlog import aggregate_notifications
-from infrastructure.log_headers import log_headers
+from infrastructure.log_headers import Header, log_headers, log_states
 from infrastructure.pages import ByteBudget, OverBudget, read_page
 from interfaces.api import audit, convert, types
 from interfaces.api.accounts import AccountQuery
@@ -269,20 +268,18 @@ def _event_page(
     recorder = api.app.recorder
     head = api.head_sequence()
 
-    def read(start: int, count: int) -> list[Any]:
-        if not decoded:
-            return log_headers(
-                recorder, after=start, limit=count, stop=head, topics=topics, aggregate=aggregate
-            )
-        if aggregate is not None:
-            rows = aggregate_notifications(
-                recorder, aggregate, after=start, limit=count, topics=topics
-            )
-            return [n for n in rows if n.id <= head]
-        return list(recorder.select_notifications(start + 1, count, stop=head, topics=topics))
+    def paid(header: Header) -> int:
+        return header.size if decoded else 0
 
+    def read(start: int, count: int) -> list[Header]:
+        return log_headers(
+            recorder, after=start, limit=count, stop=head, topics=topics, aggregate=aggregate
+        )
+
+    # Headers first: their sizes are paid from the budget before any state is read,
+    # so a page that does not fit is refused having read none.
     try:
-        found = read_page(read, after, limit, budget)
+        found: list[Any] = read_page(read, after, limit, budget, size=paid)
     except OverBudget as over:
         if over.page or budget.used or over.refused is None:
             raise BadInput(
@@ -293,6 +290,8 @@ def _event_page(
             ) from None
         found = [over.refused]  # one event larger than the whole budget: alone, it is served
         budget.used = budget.limit
+    if decoded:
+        found = log_states(recorder, found)
     convert_one = to_event if decoded else header_event
     return types.EventPage(
         events=[convert_one(api.app.mapper, n) for n in found], head_sequence=head

@@ -29,11 +29,6 @@ from tests.integration.conftest import POSTGRES_URL_VARIABLE, fresh_postgres_dat
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CPU_BUDGET = 0.1
-#: A known miss of SPEC section 11, kept visible rather than hidden: each of the ten
-#: aliases reads its first ~1 MB quote batch before the shared byte budget knows the
-#: rows' sizes, 71-127 ms of server CPU with a reader token (more on PostgreSQL,
-#: whose bytea arrives hex-encoded). The mend is to read `length(state)` first.
-KNOWN_MISS = "aliases x events with a reader token: over 100 ms of server CPU"
 HEALTH_SECONDS = 0.2
 RSS_LIMIT_KIB = 300 * 1024
 QUOTE_BATCHES = 5
@@ -201,8 +196,6 @@ def test_attack_is_refused_cheaply(target: Server, attack: str, token: str | Non
     # slow /health as much as when quiet, and scheduling adds a slice or two.
     assert health < 2 * HEALTH_SECONDS + noise, (health, noise)
     assert target.rss_kib() < RSS_LIMIT_KIB
-    if cpu >= CPU_BUDGET and (attack, token) == ("aliases-x-events", READER):
-        pytest.xfail(KNOWN_MISS + f" (this time {cpu * 1000:.0f} ms)")
     assert cpu < CPU_BUDGET, f"{attack} cost {cpu:.3f} s of server CPU"
 
 

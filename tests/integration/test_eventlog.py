@@ -9,6 +9,7 @@ import pytest
 from application.event_names import topics_for
 from application.inputs import FillInput, OrderInput
 from infrastructure.eventlog import aggregate_notifications
+from infrastructure.log_headers import log_headers, log_states
 from infrastructure.settings import load_settings
 from interfaces.composition import build_system
 
@@ -53,3 +54,42 @@ def test_an_aggregates_notifications_equal_a_scan_with_after_limit_and_types(sys
     topics = topics_for(["OrderFilled"])
     assert indexed(orders[3], topics=topics) == scan(recorder, orders[3], topics=topics) != []
     assert all(n.originator_id == orders[0] for n in aggregate_notifications(recorder, orders[0]))
+
+
+def test_headers_carry_each_states_size_and_states_are_read_for_them_alone(system):
+    """`events` pays for a page by its headers' sizes before reading any state: the
+    sizes must be the stored states' lengths, and the states read afterwards exactly
+    the notifications the headers name (with types and aggregate filters)."""
+    app = system.commands
+    for i in range(6):
+        order = app.orders.place_order(
+            OrderInput(client_order_id=f"h{i}", instrument="IDX", side="BUY", quantity=D(3))
+        ).order
+        app.orders.record_fill(
+            FillInput(order_id=order.id, fill_id=f"g{i}", quantity=D(1), price=D("9.25"))
+        )
+    recorder = app.store.recorder
+    head = recorder.max_notification_id()
+    whole = list(recorder.select_notifications(1, 10_000))
+    topics = topics_for(["OrderFilled"])
+    position = app.orders.position("default", "IDX").id
+    for after, limit, kw in [
+        (0, 100, {}),
+        (3, 4, {}),
+        (0, 100, {"topics": topics}),
+        (2, 3, {"aggregate": position}),
+    ]:
+        headers = log_headers(recorder, after=after, limit=limit, stop=head, **kw)
+        expected = [
+            n
+            for n in whole
+            if n.id > after
+            and (not kw.get("topics") or n.topic in kw["topics"])
+            and (kw.get("aggregate") is None or n.originator_id == kw["aggregate"])
+        ][:limit]
+        assert [(h.id, h.size) for h in headers] == [(n.id, len(n.state)) for n in expected]
+        assert all(h.state == b"" for h in headers)
+        states = log_states(recorder, headers)
+        assert [(n.id, n.topic, bytes(n.state)) for n in states] == [
+            (n.id, n.topic, bytes(n.state)) for n in expected
+        ]
