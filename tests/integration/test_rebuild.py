@@ -136,7 +136,8 @@ def test_the_row_cache_stays_within_its_size(system):
 
 def test_the_driver_upsert_stores_exactly_what_sqlalchemy_would(system):
     """Same stored values as SQLAlchemy's own INSERT, on insert and on conflict: decimals
-    in canonical form, datetimes in UTC, UUIDs, NULLs (read raw, not through types)."""
+    in canonical form, datetimes in UTC, UUIDs, NULLs (read raw, not through types).
+    The driver path converts a column at a time, inline for the usual values."""
     a, b = projection_tables("a").orders, projection_tables("b").orders
     plus_two = datetime(2026, 11, 24, 16, 32, 1, 5, tzinfo=timezone(timedelta(hours=2)))
     rows = [
@@ -151,11 +152,11 @@ def test_the_driver_upsert_stores_exactly_what_sqlalchemy_would(system):
             "limit_price": None if i % 2 else D("1E-18"),
             "status": "SUBMITTED",
             "filled_quantity": 0,
-            "average_fill_price": D("123456789012345678.123456789012345678"),
+            "average_fill_price": (D("123456789012345678.123456789012345678"), D("-0.0"), 7)[i % 3],
             "signal_id": None if i % 3 else uuid4(),
             "reject_reason": None,
             "created_at": plus_two,
-            "updated_at": datetime.now(UTC),
+            "updated_at": datetime(2026, 1, 1, tzinfo=UTC) if i % 2 else datetime.now(UTC),
             "as_of": i,
         }
         for i in range(6)
