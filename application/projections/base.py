@@ -55,6 +55,13 @@ class Projection:
             raise TypeError(f"{cls.__name__} must define its own singledispatchmethod `apply`")
         return tuple(t for t in apply.dispatcher.registry if t is not object)
 
+    def handler(self, event_type: type[Any]) -> Callable[[Any, int, RowStore], None]:
+        """The method `apply` calls for an event of `event_type`, bound to this
+        projection: a runner looks it up once per type, not at every event."""
+        apply = inspect.getattr_static(type(self), "apply")
+        method: Callable[..., None] = apply.dispatcher.dispatch(event_type)
+        return method.__get__(self, type(self))
+
     @classmethod
     def topics(cls) -> tuple[str, ...]:
         return tuple(get_topic(event_class) for event_class in cls.events())
