@@ -176,6 +176,7 @@ class AccountsProjection(Projection):
             position["multiplier"],
             places,
         )
+        unrealized, gross, net = now
         position["unrealized_pnl"], position["gross_exposure"], position["net_exposure"] = now
         position["as_of"] = sequence
         key = (position["account"], position["currency"])
@@ -183,24 +184,26 @@ class AccountsProjection(Projection):
         if account is None:
             account = _new_account(key, places)
             rows.put("accounts", key, account)
-        before = _total(account)
+        realized_total, unrealized_total = account["realized_pnl"], account["unrealized_pnl"]
+        before = total_pnl(realized_total, unrealized_total)
         account["places"] = places
         if realized:
-            account["realized_pnl"] = CONTEXT.add(account["realized_pnl"], realized)
+            account["realized_pnl"] = realized_total = CONTEXT.add(realized_total, realized)
         if commission:
             account["commission_paid"] = CONTEXT.add(account["commission_paid"], commission)
-        if was.unrealized != now.unrealized:
-            account["unrealized_pnl"] = _shift(
-                account["unrealized_pnl"], was.unrealized, now.unrealized
+        moved = was.unrealized != unrealized
+        if moved:
+            account["unrealized_pnl"] = unrealized_total = _shift(
+                unrealized_total, was.unrealized, unrealized
             )
-        if was.gross != now.gross:
-            account["gross_exposure"] = _shift(account["gross_exposure"], was.gross, now.gross)
-        if was.net != now.net:
-            account["net_exposure"] = _shift(account["net_exposure"], was.net, now.net)
+        if was.gross != gross:
+            account["gross_exposure"] = _shift(account["gross_exposure"], was.gross, gross)
+        if was.net != net:
+            account["net_exposure"] = _shift(account["net_exposure"], was.net, net)
         # `_value_of` gives NOTHING exactly for a flat position.
         account["open_positions"] += (position["quantity"] != 0) - (was is not NOTHING)
         account["updated_at"], account["as_of"] = when, sequence
-        after = _total(account) if realized or was.unrealized != now.unrealized else before
+        after = total_pnl(realized_total, unrealized_total) if realized or moved else before
         bar_key = (*key, bar_start)
         bar = rows.get("pnl_bars", bar_key)
         if bar is None:
@@ -258,8 +261,5 @@ def _new_account(key: tuple[str, str], places: int) -> Row:
 
 
 def _shift(total: Decimal, was: Decimal, now: Decimal) -> Decimal:
-    return total if was == now else CONTEXT.add(CONTEXT.subtract(total, was), now)
-
-
-def _total(account: Row) -> Decimal:
-    return total_pnl(account["realized_pnl"], account["unrealized_pnl"])
+    """`total` with `was` replaced by `now` (which differ)."""
+    return CONTEXT.add(CONTEXT.subtract(total, was), now)
