@@ -15,9 +15,21 @@ Row = dict[str, Any]
 class RowStore(Protocol):
     """Rows of one projection's tables, by table name and primary key."""
 
-    def get(self, table: str, key: Hashable) -> Row | None: ...
+    def get(self, table: str, key: Hashable) -> Row | None:
+        """The row of `key`, to read only (it may be a committed row others hold)."""
+        ...
 
-    def put(self, table: str, key: Hashable, row: Row) -> None: ...
+    def get_for_update(self, table: str, key: Hashable) -> Row | None:
+        """The row of `key` to change in place, written with the batch: the batch's own
+        copy, made at the first such read of `key` in the batch (or the row the batch
+        put). An event that fails discards its whole batch, so no event's half-made
+        change is ever written."""
+        ...
+
+    def put(self, table: str, key: Hashable, row: Row) -> None:
+        """Write `row` with the batch. The store takes it: a new dict (or one from
+        `get_for_update`), changed afterwards only through `get_for_update`."""
+        ...
 
     def put_deferred(
         self, table: str, key: Hashable, build: Callable[..., Row], *args: Any
@@ -69,7 +81,8 @@ class Projection:
 
 def update(store: RowStore, table: str, key: Hashable, sequence: int, **changes: Any) -> None:
     """Change some columns of an existing row, stamping `as_of`."""
-    row = store.get(table, key)
+    row = store.get_for_update(table, key)
     if row is None:
         raise LookupError(f"{table} row {key} is missing; the log is out of order")
-    store.put(table, key, {**row, **changes, "as_of": sequence})
+    row.update(changes)
+    row["as_of"] = sequence

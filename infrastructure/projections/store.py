@@ -141,6 +141,7 @@ class SqlRowStore:
         self.connection = connection
         self.tables: dict[str, Table] = {name: getattr(tables, name) for name in names}
         self.pending: dict[Key, Row | _Deferred] = {}
+        self.owned: set[Key] = set()  # pending rows the batch may change in place
         self.cache = cache or RowCache(0)
         self.index = 0  # the event being applied (set by the runner), for deferred rows
 
@@ -165,13 +166,31 @@ class SqlRowStore:
             cache.remember((table, key), stored)
         return stored
 
+    def get_for_update(self, table: str, key: Hashable) -> Row | None:
+        """A row the batch owns: copied once per batch, not once per event (a row read
+        from the cache or the database is a committed row, held by the cache and by
+        the listeners it went to)."""
+        pending_key = (table, key)
+        if pending_key in self.owned:
+            return self.pending[pending_key]  # type: ignore[return-value]
+        found = self.get(table, key)
+        if found is None:
+            return None
+        row = self.pending[pending_key] = dict(found)
+        self.owned.add(pending_key)
+        return row
+
     def put(self, table: str, key: Hashable, row: Row) -> None:
-        self.pending[(table, key)] = row
+        pending_key = (table, key)
+        self.pending[pending_key] = row
+        self.owned.add(pending_key)
 
     def put_deferred(
         self, table: str, key: Hashable, build: Callable[..., Row], *args: Any
     ) -> None:
-        self.pending[(table, key)] = _Deferred((build, args, self.index))
+        pending_key = (table, key)
+        self.pending[pending_key] = _Deferred((build, args, self.index))
+        self.owned.discard(pending_key)
 
     def _built(self, table: str, key: Hashable, found: Row | _Deferred) -> Row:
         if isinstance(found, _Deferred):
@@ -208,6 +227,7 @@ class SqlRowStore:
             if rows:
                 self.upsert(self.tables[table], rows)
         self.pending = {}
+        self.owned = set()
         return written
 
     def upsert(self, table: Table, rows: list[Row]) -> None:

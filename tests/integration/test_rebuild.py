@@ -2,6 +2,7 @@
 page boundaries, the row cache, deferred quote rows and the driver-level upsert
 change nothing a projection writes."""
 
+import copy
 import json
 import time
 from datetime import UTC, datetime, timedelta, timezone
@@ -13,6 +14,8 @@ from eventsourcing.persistence import StoredEvent
 from sqlalchemy import select
 
 from application.inputs import FillInput, OrderInput, QuoteInput
+from application.projections.accounts import AccountsProjection
+from application.projections.orders import OrdersProjection
 from application.projections.positions import PositionsProjection
 from infrastructure.projections.rebuild import rebuild
 from infrastructure.projections.runner import ProjectionRunner
@@ -173,3 +176,33 @@ def test_the_driver_upsert_stores_exactly_what_sqlalchemy_would(system):
         ]
         assert len(raw[0]) == 6 and raw[0] == raw[1]
         assert connection.execute(select(b.c.created_at)).scalars().first() == plus_two
+
+
+def test_rows_changed_in_place_are_the_batchs_own_copies(system):
+    """A projection changes rows in place (`get_for_update`) on its batch's own copy: a
+    committed row, held by the row cache and handed to listeners, never changes after,
+    and batches of 3 events write what one rebuild page writes."""
+    run_workload(system.commands, rounds=12)
+    handed = []
+    for projection in (OrdersProjection, AccountsProjection):
+        ProjectionRunner(
+            projection,
+            system.engine,
+            system.app.recorder,
+            system.app.mapper,
+            slot="b",
+            page=3,
+            on_commit=lambda change: handed.append((change.row, copy.deepcopy(change.row))),
+        ).catch_up()
+    assert len(handed) > 50 and all(row == then for row, then in handed)
+    small = slot_rows(system, "b")["orders"], account_rows(system, "b")
+    assert rebuilt_rows(system, page=100_000)["orders"] == small[0]
+    assert account_rows(system, "b") == small[1] and small[1]["rm_accounts_b"]
+
+
+def account_rows(system, slot):
+    with system.engine.connect() as connection:
+        return {
+            table.name: sorted(map(tuple, connection.execute(select(table))))
+            for table in projection_tables(slot).of("accounts")
+        }
