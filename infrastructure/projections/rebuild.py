@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
-from sqlalchemy import Engine, delete
+from sqlalchemy import Connection, Engine, delete
 
 from application.projections import ALL_PROJECTIONS
 from infrastructure.projections.runner import ProjectionRunner
@@ -31,6 +31,7 @@ from infrastructure.readmodels.tables import SLOTS, projection_tables
 
 Progress = Callable[[str, int, int], None]
 YOUNG = 100_000  # objects the young generation may grow by before a collection between pages
+CACHE_KIB = 32 * 1024  # SQLite's page cache while a rebuild writes (larger_cache): +30 MB RSS
 BY_NAME = {p.name: p for p in ALL_PROJECTIONS}
 
 
@@ -74,7 +75,7 @@ def rebuild(
                 BY_NAME[name], engine, recorder, mapper, slot=target, on_batch=progress
             )
         )
-    SharedReader(engine, recorder, runners, page=page, until=until).catch_up()
+    SharedReader(engine, recorder, runners, page=page, until=until, cache_kib=CACHE_KIB).catch_up()
     failed = [runner for runner in runners if runner.error is not None]
     if swap:
         for runner in runners:
@@ -101,8 +102,10 @@ class SharedReader:
         *,
         page: int,
         until: int | None = None,
+        cache_kib: int | None = None,
     ) -> None:
         self.engine = engine
+        self.cache_kib = cache_kib  # SQLite's page cache while writing (see larger_cache)
         self.recorder = recorder
         self.runners = list(runners)
         self.page = page
@@ -116,8 +119,9 @@ class SharedReader:
         head = self.recorder.max_notification_id() or 0
         return head if self.until is None else min(head, self.until)
 
-    def run_once(self) -> int:
-        """Read and apply one page; the number of notifications read (0 when caught up)."""
+    def run_once(self, connection: Connection | None = None) -> int:
+        """Read and apply one page, written through `connection` (a new one when None);
+        the number of notifications read (0 when caught up)."""
         running = [runner for runner in self.runners if runner.error is None]
         head = self.head()
         start = min((runner.position for runner in running), default=head)
@@ -129,7 +133,7 @@ class SharedReader:
         upto = notifications[-1].id if len(notifications) == self.page else head
         work = [runner for runner in running if runner.position < upto]
         batches, decoded = self._route(notifications, work)
-        self._apply(list(zip(work, batches, strict=True)), upto, head, decoded)
+        self._apply(list(zip(work, batches, strict=True)), upto, head, decoded, connection)
         return max(len(notifications), 1)
 
     def _apply(
@@ -138,14 +142,15 @@ class SharedReader:
         upto: int,
         head: int,
         decoded: dict[int, Any],
+        connection: Connection | None,
     ) -> None:
         """Every runner's batch in one transaction; if any fails, each on its own,
         where a failing projection stops at its event and the others go on."""
         staged = []
         try:
-            with self.engine.begin() as connection:
+            with _transaction(self.engine, connection) as transaction:
                 for runner, batch in work:
-                    staged.append((runner, runner.stage(connection, batch, upto, decoded)))
+                    staged.append((runner, runner.stage(transaction, batch, upto, decoded)))
         except Exception:
             for runner, batch in work:
                 runner.discard()
@@ -183,10 +188,46 @@ class SharedReader:
         return batches, decoded
 
     def catch_up(self) -> None:
-        with fewer_collections():
-            while self.run_once():
+        with (
+            fewer_collections(),
+            self.engine.connect() as connection,
+            larger_cache(connection, self.cache_kib),
+        ):
+            while self.run_once(connection):
                 if gc.get_count()[0] > YOUNG:
                     gc.collect(0)
+
+
+@contextmanager
+def _transaction(engine: Engine, connection: Connection | None) -> Iterator[Connection]:
+    if connection is None:
+        with engine.begin() as connection:
+            yield connection
+    else:
+        with connection.begin():
+            yield connection
+
+
+@contextmanager
+def larger_cache(connection: Connection, kib: int | None) -> Iterator[None]:
+    """On SQLite, a page cache of `kib` KiB on the connection the pages are written
+    through, for as long as it writes them; then the size it had.
+
+    With SQLite's default of 2 MiB, the B-trees of the tables and indexes a page of
+    rows goes into do not stay in memory: at 200 k events the rebuild read 406 MB
+    and made 207 k read and write calls; with 32 MiB, 250 MB and 135 k."""
+    if kib is None or connection.dialect.name != "sqlite":
+        yield
+        return
+    size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{int(kib)}")
+    connection.commit()
+    try:
+        yield
+    finally:
+        connection.rollback()
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(size or 0)}")
+        connection.commit()
 
 
 @contextmanager

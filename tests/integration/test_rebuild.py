@@ -17,7 +17,7 @@ from application.inputs import FillInput, OrderInput, QuoteInput
 from application.projections.accounts import AccountsProjection
 from application.projections.orders import OrdersProjection
 from application.projections.positions import PositionsProjection
-from infrastructure.projections.rebuild import rebuild
+from infrastructure.projections.rebuild import larger_cache, rebuild
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.projections.store import SqlRowStore, upsert_statement
 from infrastructure.projections.tracking import active_slot
@@ -206,3 +206,16 @@ def account_rows(system, slot):
             table.name: sorted(map(tuple, connection.execute(select(table))))
             for table in projection_tables(slot).of("accounts")
         }
+
+
+def test_a_rebuild_writes_through_a_larger_sqlite_page_cache_then_gives_it_back(system):
+    with system.engine.connect() as connection:
+        if connection.dialect.name != "sqlite":
+            with larger_cache(connection, 4096):
+                pass  # nothing to size on PostgreSQL
+            return
+        size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+        with larger_cache(connection, 4096):
+            assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -4096
+            connection.commit()
+        assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == size != -4096
