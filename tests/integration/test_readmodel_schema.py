@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy import Engine, Uuid, insert, inspect, select
 from sqlalchemy.dialects.postgresql import psycopg
 from sqlalchemy.dialects.sqlite import pysqlite
 from sqlalchemy.exc import StatementError
+from sqlalchemy.types import TypeEngine
 
 from infrastructure.database import DatabaseUrl, make_engine
 from infrastructure.migrate import (
@@ -260,7 +262,7 @@ def test_canonical_decimal_text_is_plain_and_exact(value: Decimal, text: str) ->
     assert canonical_decimal_text(value) == text
 
 
-CONVERTED = {
+CONVERTED: dict[TypeEngine[Any], list[Any]] = {
     DecimalType(): [
         *EXACT_DECIMALS,
         Decimal("-0.00"),
