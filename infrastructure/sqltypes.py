@@ -135,14 +135,15 @@ def column_converter(type_: TypeEngine[Any], dialect: Dialect) -> ColumnConverte
     convert = None
     if isinstance(type_, DecimalType):
         convert = _decimal_values(process) if postgres else _decimal_texts(process)
+        samples = _SAMPLES[DecimalType]
     elif isinstance(type_, UtcDateTime):
         convert = _utc_datetimes(process) if postgres else _sqlite_datetimes(process)
+        samples = _SAMPLES[UtcDateTime]
     elif isinstance(type_, Uuid) and type_.as_uuid and not postgres:
         convert = _uuid_hexes(process)
-    if convert is not None:
-        samples = _SAMPLES[type(type_)]
-        if convert(samples) == [process(v) for v in samples]:
-            return convert
+        samples = _SAMPLES[Uuid]
+    if convert is not None and convert(samples) == [process(v) for v in samples]:
+        return convert
     # Another type, or a SQLAlchemy whose processor converts otherwise: the processor.
     return _each(process)
 
