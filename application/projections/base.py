@@ -27,8 +27,9 @@ class RowStore(Protocol):
         ...
 
     def put(self, table: str, key: Hashable, row: Row) -> None:
-        """Write `row` with the batch. The store takes it: a new dict (or one from
-        `get_for_update`), changed afterwards only through `get_for_update`."""
+        """Write `row` with the batch. The store takes it, so it must be the
+        projection's own: a new dict, or one from `get_for_update` (never one from
+        `get`); the batch may go on changing it in place, as `get_for_update` allows."""
         ...
 
     def put_deferred(
