@@ -7,13 +7,14 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal
 # Prices and quantities have at most 18+18 digits; products need up to 72.
 CONTEXT = Context(prec=80, rounding=ROUND_HALF_EVEN)
 _PRICE_STEP = Decimal("1e-18")
+_UNIT = Decimal(1)
 ZERO = Decimal(0)
 
 
 def tidy(value: Decimal) -> Decimal:
     """Drop trailing zeros without switching to exponent notation."""
     if value == value.to_integral_value():
-        return value.quantize(Decimal(1), context=CONTEXT)
+        return value.quantize(_UNIT, context=CONTEXT)
     return value.normalize(CONTEXT)
 
 

@@ -99,54 +99,50 @@ class AccountsProjection(Projection):
     def _moved(
         self, e: Any, sequence: int, store: RowStore, realized: Decimal, commission: Decimal
     ) -> None:
-        rows = _Rows(store)
-        position = rows.get("account_positions", e.originator_id)
+        position = store.get_for_update("account_positions", e.originator_id)
         if position is None:
             raise LookupError(f"position {e.originator_id} is missing; the log is out of order")
         was_held = position["quantity"] != 0
         if not was_held:
             position.update(self._booking(store, position))
-            position["mark"] = self._holders(rows, position["instrument"])["mark"]
+            position["mark"] = self._holders(store, position["instrument"])["mark"]
         was = _value_of(position)
         position["quantity"] = e.quantity_after
         position["average_price"] = e.average_price_after
         if was_held != (e.quantity_after != 0):
-            self._hold(rows, position, e.quantity_after != 0)
+            self._hold(store, position, e.quantity_after != 0)
         bar_start = minute_of(e.timestamp)
-        self._revalue(rows, position, was, sequence, e.timestamp, bar_start, realized, commission)
-        rows.flush()
+        self._revalue(store, position, was, sequence, e.timestamp, bar_start, realized, commission)
 
-    def _holders(self, rows: _Rows, instrument: str) -> Row:
-        found = rows.get("account_holders", instrument)
+    def _holders(self, store: RowStore, instrument: str) -> Row:
+        found = store.get_for_update("account_holders", instrument)
         if found is None:
             found = {"instrument": instrument, "positions": "", "mark": None, "as_of": 0}
-            rows.put("account_holders", instrument, found)
+            store.put("account_holders", instrument, found)
         return found
 
-    def _hold(self, rows: _Rows, position: Row, held: bool) -> None:
+    def _hold(self, store: RowStore, position: Row, held: bool) -> None:
         """Keep the instrument's list of open positions as the position opens or closes."""
-        holders = self._holders(rows, position["instrument"])
+        holders = self._holders(store, position["instrument"])
         ids = set(holders["positions"].split())
         (ids.add if held else ids.discard)(str(position["id"]))
         holders["positions"] = " ".join(sorted(ids))
 
     @apply.register
     def quoted(self, e: Quotes.Ingested, sequence: int, store: RowStore) -> None:
-        rows = _Rows(store)
         when, bar_start = e.timestamp, minute_of(e.timestamp)
         for quote in e.quotes:
             instrument = quote[0]
             assert instrument is not None and quote[1] is not None
             mark = Decimal(quote[1])
-            holders = self._holders(rows, instrument)
+            holders = self._holders(store, instrument)
             holders["mark"], holders["as_of"] = mark, sequence
             for held in holders["positions"].split():
-                position = rows.get("account_positions", self._id(held))
+                position = store.get_for_update("account_positions", self._id(held))
                 if position is not None and position["mark"] != mark:
                     was = _value_of(position)
                     position["mark"] = mark
-                    self._revalue(rows, position, was, sequence, when, bar_start, ZERO, ZERO)
-        rows.flush()
+                    self._revalue(store, position, was, sequence, when, bar_start, ZERO, ZERO)
 
     def _id(self, text: str) -> UUID:
         found = self._ids.get(text)
@@ -158,7 +154,7 @@ class AccountsProjection(Projection):
 
     def _revalue(
         self,
-        rows: _Rows,
+        store: RowStore,
         position: Row,
         was: Value,
         sequence: int,
@@ -176,65 +172,44 @@ class AccountsProjection(Projection):
             position["multiplier"],
             places,
         )
+        unrealized, gross, net = now
         position["unrealized_pnl"], position["gross_exposure"], position["net_exposure"] = now
         position["as_of"] = sequence
         key = (position["account"], position["currency"])
-        account = rows.get("accounts", key)
+        account = store.get_for_update("accounts", key)
         if account is None:
             account = _new_account(key, places)
-            rows.put("accounts", key, account)
-        before = _total(account)
+            store.put("accounts", key, account)
+        realized_total, unrealized_total = account["realized_pnl"], account["unrealized_pnl"]
+        before = total_pnl(realized_total, unrealized_total)
         account["places"] = places
         if realized:
-            account["realized_pnl"] = CONTEXT.add(account["realized_pnl"], realized)
+            account["realized_pnl"] = realized_total = CONTEXT.add(realized_total, realized)
         if commission:
             account["commission_paid"] = CONTEXT.add(account["commission_paid"], commission)
-        if was.unrealized != now.unrealized:
-            account["unrealized_pnl"] = _shift(
-                account["unrealized_pnl"], was.unrealized, now.unrealized
+        moved = was.unrealized != unrealized
+        if moved:
+            account["unrealized_pnl"] = unrealized_total = _shift(
+                unrealized_total, was.unrealized, unrealized
             )
-        if was.gross != now.gross:
-            account["gross_exposure"] = _shift(account["gross_exposure"], was.gross, now.gross)
-        if was.net != now.net:
-            account["net_exposure"] = _shift(account["net_exposure"], was.net, now.net)
+        if was.gross != gross:
+            account["gross_exposure"] = _shift(account["gross_exposure"], was.gross, gross)
+        if was.net != net:
+            account["net_exposure"] = _shift(account["net_exposure"], was.net, net)
         # `_value_of` gives NOTHING exactly for a flat position.
         account["open_positions"] += (position["quantity"] != 0) - (was is not NOTHING)
         account["updated_at"], account["as_of"] = when, sequence
-        after = _total(account) if realized or was.unrealized != now.unrealized else before
+        after = total_pnl(realized_total, unrealized_total) if realized or moved else before
         bar_key = (*key, bar_start)
-        bar = rows.get("pnl_bars", bar_key)
+        bar = store.get_for_update("pnl_bars", bar_key)
         if bar is None:
-            rows.put("pnl_bars", bar_key, moved_bar(None, bar_key, before, after, sequence))
-        else:  # this event's own copy (`_Rows`), moved in place as `moved_bar` moves it
+            store.put("pnl_bars", bar_key, moved_bar(None, bar_key, before, after, sequence))
+        else:  # the batch's own copy (`get_for_update`), moved in place as `moved_bar` moves it
             if after > bar["high"]:
                 bar["high"] = after
             if after < bar["low"]:
                 bar["low"] = after
             bar["close"], bar["as_of"] = after, sequence
-
-
-class _Rows:
-    """Copies of the rows one event changes, changed in place and put once at its end."""
-
-    def __init__(self, store: RowStore) -> None:
-        self.store = store
-        self.rows: dict[tuple[str, Any], Row] = {}
-
-    def get(self, table: str, key: Any) -> Row | None:
-        found = self.rows.get((table, key))
-        if found is None:
-            stored = self.store.get(table, key)
-            if stored is None:
-                return None
-            found = self.rows[(table, key)] = dict(stored)
-        return found
-
-    def put(self, table: str, key: Any, row: Row) -> None:
-        self.rows[(table, key)] = row
-
-    def flush(self) -> None:
-        for (table, key), row in self.rows.items():
-            self.store.put(table, key, row)
 
 
 def _value_of(row: Row) -> Value:
@@ -258,8 +233,5 @@ def _new_account(key: tuple[str, str], places: int) -> Row:
 
 
 def _shift(total: Decimal, was: Decimal, now: Decimal) -> Decimal:
-    return total if was == now else CONTEXT.add(CONTEXT.subtract(total, was), now)
-
-
-def _total(account: Row) -> Decimal:
-    return total_pnl(account["realized_pnl"], account["unrealized_pnl"])
+    """`total` with `was` replaced by `now` (which differ)."""
+    return CONTEXT.add(CONTEXT.subtract(total, was), now)

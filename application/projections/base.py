@@ -15,9 +15,22 @@ Row = dict[str, Any]
 class RowStore(Protocol):
     """Rows of one projection's tables, by table name and primary key."""
 
-    def get(self, table: str, key: Hashable) -> Row | None: ...
+    def get(self, table: str, key: Hashable) -> Row | None:
+        """The row of `key`, to read only (it may be a committed row others hold)."""
+        ...
 
-    def put(self, table: str, key: Hashable, row: Row) -> None: ...
+    def get_for_update(self, table: str, key: Hashable) -> Row | None:
+        """The row of `key` to change in place, written with the batch: the batch's own
+        copy, made at the first such read of `key` in the batch (or the row the batch
+        put). An event that fails discards its whole batch, so no event's half-made
+        change is ever written."""
+        ...
+
+    def put(self, table: str, key: Hashable, row: Row) -> None:
+        """Write `row` with the batch. The store takes it, so it must be the
+        projection's own: a new dict, or one from `get_for_update` (never one from
+        `get`); the batch may go on changing it in place, as `get_for_update` allows."""
+        ...
 
     def put_deferred(
         self, table: str, key: Hashable, build: Callable[..., Row], *args: Any
@@ -55,6 +68,13 @@ class Projection:
             raise TypeError(f"{cls.__name__} must define its own singledispatchmethod `apply`")
         return tuple(t for t in apply.dispatcher.registry if t is not object)
 
+    def handler(self, event_type: type[Any]) -> Callable[[Any, int, RowStore], None]:
+        """The method `apply` calls for an event of `event_type`, bound to this
+        projection: a runner looks it up once per type, not at every event."""
+        apply = inspect.getattr_static(type(self), "apply")
+        method: Callable[..., None] = apply.dispatcher.dispatch(event_type)
+        return method.__get__(self, type(self))
+
     @classmethod
     def topics(cls) -> tuple[str, ...]:
         return tuple(get_topic(event_class) for event_class in cls.events())
@@ -62,7 +82,8 @@ class Projection:
 
 def update(store: RowStore, table: str, key: Hashable, sequence: int, **changes: Any) -> None:
     """Change some columns of an existing row, stamping `as_of`."""
-    row = store.get(table, key)
+    row = store.get_for_update(table, key)
     if row is None:
         raise LookupError(f"{table} row {key} is missing; the log is out of order")
-    store.put(table, key, {**row, **changes, "as_of": sequence})
+    row.update(changes)
+    row["as_of"] = sequence

@@ -3,7 +3,7 @@ from __future__ import annotations
 from functools import singledispatchmethod
 from typing import Any
 
-from application.projections.base import Projection, RowStore, update
+from application.projections.base import Projection, RowStore
 from domain.positions import Position
 
 
@@ -60,4 +60,4 @@ class PositionsProjection(Projection):
         }
         if isinstance(e, Position.FillApplied):
             changes["realized_pnl"] = e.realized_pnl_after
-        update(store, "positions", e.originator_id, sequence, **changes)
+        store.put("positions", e.originator_id, {**row, **changes, "as_of": sequence})

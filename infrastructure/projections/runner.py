@@ -312,14 +312,17 @@ class ProjectionRunner:
         store = SqlRowStore(
             connection, projection_tables(self.slot), self.projection.tables, self.cache
         )
-        apply = self.projection.apply  # bound once: a singledispatchmethod binds per access
+        handlers: dict[type[Any], Callable[[Any, int, SqlRowStore], None]] = {}
         for index, notification in enumerate(notifications):
             store.index = index
             try:
                 event = decoded.get(notification.id) if decoded else None
                 if event is None:
                     event = self.mapper.to_domain_event(notification)
-                apply(event, notification.id, store)
+                handler = handlers.get(event.__class__)
+                if handler is None:
+                    handler = handlers[event.__class__] = self.projection.handler(event.__class__)
+                handler(event, notification.id, store)
             except RowFailed as failed:
                 raise _Failed(failed.index, failed.cause) from failed
             except Exception as error:

@@ -10,7 +10,7 @@ bounded by the batch and the cache, never by the log.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Dialect, Table, select
 
 from infrastructure.database import conflict_insert
 from infrastructure.readmodels.tables import ProjectionTables
+from infrastructure.sqltypes import column_converter
 
 Row = dict[str, Any]
 Key = tuple[str, Hashable]  # (table, primary key)
@@ -38,12 +39,10 @@ class _Deferred(tuple[Callable[..., Row], tuple[Any, ...], int]):
     __slots__ = ()
 
 
-Processor = Callable[[Any], Any]
-
-
 class _Upsert:
-    """One table's INSERT .. ON CONFLICT DO UPDATE, compiled once per dialect, with the
-    columns' bind processors (the column types' own conversions) in parameter order.
+    """One table's INSERT .. ON CONFLICT DO UPDATE, compiled once per dialect, with its
+    columns' converters (the column types' own bind conversions, a column at a time)
+    in parameter order.
 
     Executed on the driver (`exec_driver_sql`): per-row statement processing in
     SQLAlchemy cost as much as the database's own work in a rebuild."""
@@ -55,10 +54,10 @@ class _Upsert:
         self.columns = [column_of[name] for name in self.names]
         self.sql = str(compiled)
         self.positional = compiled.positional
-        self.processors = [
-            (index, processor)
+        self.converters = [
+            (index, convert)
             for index, column in enumerate(self.columns)
-            if (processor := table.c[column].type.dialect_impl(dialect).bind_processor(dialect))
+            if (convert := column_converter(table.c[column].type, dialect))
         ]
         self._values = itemgetter(*self.columns)
 
@@ -67,31 +66,14 @@ class _Upsert:
             values: list[tuple[Any, ...]] = list(map(self._values, rows))
         except KeyError:  # a row without some column: NULL there
             values = [tuple([row.get(column) for column in self.columns]) for row in rows]
-        if self.processors:
-            columns = list(zip(*values, strict=True))
-            for index, process in self.processors:
-                columns[index] = _converted(columns[index], process)
+        if self.converters:
+            columns: list[Sequence[Any]] = list(zip(*values, strict=True))
+            for index, convert in self.converters:
+                columns[index] = convert(columns[index])
             values = list(zip(*columns, strict=True))
         if self.positional:
             return values
         return [dict(zip(self.names, row_values, strict=True)) for row_values in values]
-
-
-def _converted(values: tuple[Any, ...], process: Processor) -> tuple[Any, ...]:
-    """One column's values through its bind processor. Equal values convert equally,
-    so a batch's many equal timestamps and prices convert once (keyed by type too:
-    True never stands in for 1); None binds as NULL with every type here."""
-    done: dict[tuple[type, Any], Any] = {}
-    out = []
-    for value in values:
-        if value is not None:
-            key = (value.__class__, value)
-            found = done.get(key, done)
-            if found is done:
-                found = done[key] = process(value)
-            value = found
-        out.append(value)
-    return tuple(out)
 
 
 def upsert_statement(table: Table, dialect: str) -> Any:
@@ -159,6 +141,7 @@ class SqlRowStore:
         self.connection = connection
         self.tables: dict[str, Table] = {name: getattr(tables, name) for name in names}
         self.pending: dict[Key, Row | _Deferred] = {}
+        self.owned: set[Key] = set()  # pending rows the batch may change in place
         self.cache = cache or RowCache(0)
         self.index = 0  # the event being applied (set by the runner), for deferred rows
 
@@ -183,13 +166,31 @@ class SqlRowStore:
             cache.remember((table, key), stored)
         return stored
 
+    def get_for_update(self, table: str, key: Hashable) -> Row | None:
+        """A row the batch owns: copied once per batch, not once per event (a row read
+        from the cache or the database is a committed row, held by the cache and by
+        the listeners it went to)."""
+        pending_key = (table, key)
+        if pending_key in self.owned:
+            return self.pending[pending_key]  # type: ignore[return-value]
+        found = self.get(table, key)
+        if found is None:
+            return None
+        row = self.pending[pending_key] = dict(found)
+        self.owned.add(pending_key)
+        return row
+
     def put(self, table: str, key: Hashable, row: Row) -> None:
-        self.pending[(table, key)] = row
+        pending_key = (table, key)
+        self.pending[pending_key] = row
+        self.owned.add(pending_key)
 
     def put_deferred(
         self, table: str, key: Hashable, build: Callable[..., Row], *args: Any
     ) -> None:
-        self.pending[(table, key)] = _Deferred((build, args, self.index))
+        pending_key = (table, key)
+        self.pending[pending_key] = _Deferred((build, args, self.index))
+        self.owned.discard(pending_key)
 
     def _built(self, table: str, key: Hashable, found: Row | _Deferred) -> Row:
         if isinstance(found, _Deferred):
@@ -226,6 +227,7 @@ class SqlRowStore:
             if rows:
                 self.upsert(self.tables[table], rows)
         self.pending = {}
+        self.owned = set()
         return written
 
     def upsert(self, table: Table, rows: list[Row]) -> None:

@@ -6,13 +6,17 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 from uuid import uuid4
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, insert, inspect, select
+from sqlalchemy import Engine, Uuid, insert, inspect, select
+from sqlalchemy.dialects.postgresql import psycopg
+from sqlalchemy.dialects.sqlite import pysqlite
 from sqlalchemy.exc import StatementError
+from sqlalchemy.types import TypeEngine
 
 from infrastructure.database import DatabaseUrl, make_engine
 from infrastructure.migrate import (
@@ -31,7 +35,12 @@ from infrastructure.readmodels import (
     projection_tables,
     slots_table,
 )
-from infrastructure.sqltypes import canonical_decimal_text
+from infrastructure.sqltypes import (
+    DecimalType,
+    UtcDateTime,
+    canonical_decimal_text,
+    column_converter,
+)
 
 EXACT_DECIMALS = [
     Decimal("123456789012345678.123456789012345678"),
@@ -251,6 +260,67 @@ def test_slots_are_separate_tables() -> None:
 )
 def test_canonical_decimal_text_is_plain_and_exact(value: Decimal, text: str) -> None:
     assert canonical_decimal_text(value) == text
+
+
+CONVERTED: dict[TypeEngine[Any], list[Any]] = {
+    DecimalType(): [
+        *EXACT_DECIMALS,
+        Decimal("-0.00"),
+        Decimal("1E+3"),
+        Decimal("7.000"),
+        7,
+        -3,
+        0,
+        None,
+        Decimal("7.000"),
+    ],
+    UtcDateTime(): [
+        datetime(2026, 11, 24, 16, 32, 1, 5, tzinfo=UTC),
+        datetime(2026, 11, 24, 16, 32, 1, tzinfo=UTC),
+        datetime(987, 1, 2, 3, 4, 5, 999999, tzinfo=UTC),
+        datetime(2026, 11, 24, 16, 32, 1, 5, tzinfo=timezone(timedelta(hours=2))),
+        datetime(2026, 11, 24, 16, 32, 1, 5, tzinfo=timezone(timedelta(0))),
+        None,
+    ],
+    Uuid(): [uuid4(), uuid4(), None],
+}
+
+
+@pytest.mark.parametrize("dialect", [pysqlite.dialect(), psycopg.dialect()], ids=["sqlite", "pg"])
+@pytest.mark.parametrize("type_", list(CONVERTED), ids=lambda t: type(t).__name__)
+def test_a_column_converts_as_its_bind_processor_converts_each_value(type_, dialect) -> None:
+    """The bulk write path converts a column at a time, inline for the usual values:
+    the same values, of the same types, as SQLAlchemy's processor one by one."""
+    values = CONVERTED[type_]
+    process = type_.dialect_impl(dialect).bind_processor(dialect)
+    convert = column_converter(type_, dialect)
+    if process is None:
+        assert convert is None
+        return
+    assert convert is not None
+    converted = convert(values)
+    expected = [process(value) for value in values]
+    assert converted == expected
+    assert [type(v) for v in converted] == [type(v) for v in expected]
+    assert [str(v) for v in converted] == [str(v) for v in expected]
+
+
+@pytest.mark.parametrize("dialect", [pysqlite.dialect(), psycopg.dialect()], ids=["sqlite", "pg"])
+@pytest.mark.parametrize(
+    ("type_", "value", "error"),
+    [
+        (DecimalType(), 1.5, TypeError),
+        (DecimalType(), True, TypeError),
+        (DecimalType(), Decimal("NaN"), ValueError),
+        (UtcDateTime(), datetime(2026, 1, 1), ValueError),
+        (UtcDateTime(), "2026-01-01", TypeError),
+    ],
+)
+def test_a_column_converter_refuses_what_the_processor_refuses(type_, value, error, dialect):
+    convert = column_converter(type_, dialect)
+    assert convert is not None
+    with pytest.raises(error):
+        convert([Decimal(1), value] if isinstance(type_, DecimalType) else [None, value])
 
 
 def test_concurrent_upgrades_all_end_at_head(database_url: str) -> None:

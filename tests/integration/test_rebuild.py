@@ -2,6 +2,7 @@
 page boundaries, the row cache, deferred quote rows and the driver-level upsert
 change nothing a projection writes."""
 
+import copy
 import json
 import time
 from datetime import UTC, datetime, timedelta, timezone
@@ -13,8 +14,10 @@ from eventsourcing.persistence import StoredEvent
 from sqlalchemy import select
 
 from application.inputs import FillInput, OrderInput, QuoteInput
+from application.projections.accounts import AccountsProjection
+from application.projections.orders import OrdersProjection
 from application.projections.positions import PositionsProjection
-from infrastructure.projections.rebuild import rebuild
+from infrastructure.projections.rebuild import larger_cache, rebuild
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.projections.store import SqlRowStore, upsert_statement
 from infrastructure.projections.tracking import active_slot
@@ -136,7 +139,8 @@ def test_the_row_cache_stays_within_its_size(system):
 
 def test_the_driver_upsert_stores_exactly_what_sqlalchemy_would(system):
     """Same stored values as SQLAlchemy's own INSERT, on insert and on conflict: decimals
-    in canonical form, datetimes in UTC, UUIDs, NULLs (read raw, not through types)."""
+    in canonical form, datetimes in UTC, UUIDs, NULLs (read raw, not through types).
+    The driver path converts a column at a time, inline for the usual values."""
     a, b = projection_tables("a").orders, projection_tables("b").orders
     plus_two = datetime(2026, 11, 24, 16, 32, 1, 5, tzinfo=timezone(timedelta(hours=2)))
     rows = [
@@ -151,11 +155,11 @@ def test_the_driver_upsert_stores_exactly_what_sqlalchemy_would(system):
             "limit_price": None if i % 2 else D("1E-18"),
             "status": "SUBMITTED",
             "filled_quantity": 0,
-            "average_fill_price": D("123456789012345678.123456789012345678"),
+            "average_fill_price": (D("123456789012345678.123456789012345678"), D("-0.0"), 7)[i % 3],
             "signal_id": None if i % 3 else uuid4(),
             "reject_reason": None,
             "created_at": plus_two,
-            "updated_at": datetime.now(UTC),
+            "updated_at": datetime(2026, 1, 1, tzinfo=UTC) if i % 2 else datetime.now(UTC),
             "as_of": i,
         }
         for i in range(6)
@@ -172,3 +176,46 @@ def test_the_driver_upsert_stores_exactly_what_sqlalchemy_would(system):
         ]
         assert len(raw[0]) == 6 and raw[0] == raw[1]
         assert connection.execute(select(b.c.created_at)).scalars().first() == plus_two
+
+
+def test_rows_changed_in_place_are_the_batchs_own_copies(system):
+    """A projection changes rows in place (`get_for_update`) on its batch's own copy: a
+    committed row, held by the row cache and handed to listeners, never changes after,
+    and batches of 3 events write what one rebuild page writes."""
+    run_workload(system.commands, rounds=12)
+    handed = []
+    for projection in (OrdersProjection, AccountsProjection):
+        ProjectionRunner(
+            projection,
+            system.engine,
+            system.app.recorder,
+            system.app.mapper,
+            slot="b",
+            page=3,
+            on_commit=lambda change: handed.append((change.row, copy.deepcopy(change.row))),
+        ).catch_up()
+    assert len(handed) > 50 and all(row == then for row, then in handed)
+    small = slot_rows(system, "b")["orders"], account_rows(system, "b")
+    assert rebuilt_rows(system, page=100_000)["orders"] == small[0]
+    assert account_rows(system, "b") == small[1] and small[1]["rm_accounts_b"]
+
+
+def account_rows(system, slot):
+    with system.engine.connect() as connection:
+        return {
+            table.name: sorted(map(tuple, connection.execute(select(table))))
+            for table in projection_tables(slot).of("accounts")
+        }
+
+
+def test_a_rebuild_writes_through_a_larger_sqlite_page_cache_then_gives_it_back(system):
+    with system.engine.connect() as connection:
+        if connection.dialect.name != "sqlite":
+            with larger_cache(connection, 4096):
+                pass  # nothing to size on PostgreSQL
+            return
+        size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+        with larger_cache(connection, 4096):
+            assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -4096
+            connection.commit()
+        assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == size != -4096
