@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import heapq
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -96,7 +97,7 @@ def _expected(source: Engine, connection: Connection, encode: Encode, sequence: 
     since = -1 if good is None else good.sequence
     digests: list[bytes] = []
     streams: dict[str, list[Part]] = {}
-    lines: list[tuple[str, list[Item]]] = []
+    lines: list[tuple[str, Iterator[Item]]] = []
     for name, table in _state_tables(connection).items():
         kind = name.removeprefix("rm_")
         order = order_by(name, table)
@@ -111,11 +112,10 @@ def _expected(source: Engine, connection: Connection, encode: Encode, sequence: 
         )
         columns = list(result.keys())
         at = [columns.index(column) for column in (*LISTED[kind], "id")]
-        changed = [([row[i] for i in at], list(row)) for row in result]
         stream = f"rows:{name}"
         parts = _stream(
             _previous(good, stream),
-            changed,
+            (([row[i] for i in at], list(row)) for row in result),
             partial(_loaded_rows, source, good, at),
             partial(_rows_made, name, columns),
             len(digests) + 1,
@@ -149,45 +149,44 @@ def _previous(good: Good | None, stream: str) -> list[Part]:
 
 
 def _lines_changed(connection: Connection, table: Any, kind: str, encode: Encode,
-                   since: int) -> list[Item]:  # fmt: skip
-    return [
-        (key, body)
-        for keys, bodies in _encoded(connection, table, kind, encode, since)
-        for key, body in zip(keys, bodies, strict=True)
-    ]
+                   since: int) -> Iterator[Item]:  # fmt: skip
+    for keys, bodies in _encoded(connection, table, kind, encode, since):
+        yield from zip(keys, bodies, strict=True)
 
 
-def _stream(previous: list[Part], changed: list[Item], load: Callable[[Part], list[Item]],
+def _stream(previous: list[Part], changed: Iterator[Item], load: Callable[[Part], list[Item]],
             make: Callable[[list[Item]], bytes], first: int) -> list[Part]:  # fmt: skip
     """One stream's parts: `previous` with the `changed` items (in order) in their
     places, cut into parts of PART_ROWS, numbered from `first`. A part that no changed
-    item falls in, and that starts where a part must start, is kept as it is."""
-    chunks: list[Part | list[Item]] = []
-    i = 0
-    for part in previous:
-        mine = []
-        while i < len(changed) and changed[i][0] <= part.last:
-            mine.append(changed[i])
-            i += 1
-        chunks.append(_replaced(load(part), mine) if mine else part)
-    if i < len(changed):
-        chunks.append(changed[i:])
+    item falls in, and that starts where a part must start, is kept as it is. Holds
+    one part, and the changed items in one previous part's range, at a time."""
     parts: list[Part] = []
     buffer: list[Item] = []
 
     def emit(items: list[Item]) -> None:
         parts.append(Part(first + len(parts), part_digest(make(items)), len(items), items[-1][0]))
 
-    for n, chunk in enumerate(chunks):
-        if isinstance(chunk, Part):
-            if not buffer and (chunk.rows == PART_ROWS or n == len(chunks) - 1):
-                parts.append(Part(first + len(parts), chunk.digest, chunk.rows, chunk.last))
-                continue
-            chunk = load(chunk)
-        buffer += chunk
+    def add(items: list[Item]) -> None:
+        nonlocal buffer
+        buffer += items
         while len(buffer) >= PART_ROWS:
             emit(buffer[:PART_ROWS])
             buffer = buffer[PART_ROWS:]
+
+    pending = next(changed, None)
+    for n, part in enumerate(previous):
+        mine = []
+        while pending is not None and pending[0] <= part.last:
+            mine.append(pending)
+            pending = next(changed, None)
+        at_end = n == len(previous) - 1 and pending is None
+        if not mine and not buffer and (part.rows == PART_ROWS or at_end):
+            parts.append(Part(first + len(parts), part.digest, part.rows, part.last))
+        else:
+            add(_replaced(load(part), mine))
+    while pending is not None:
+        add([pending, *islice(changed, PART_ROWS - 1)])
+        pending = next(changed, None)
     if buffer:
         emit(buffer)
     return parts
