@@ -6,10 +6,11 @@
 3. Read models equal a fresh replay: each projection rebuilt aside, up to
    the sequence its live tables have applied, row for row
    (infrastructure/readmodel_check.py).
-4. Checkpoints (time travel's, ADR 017/023): each one's parts match its
+4. Checkpoints (time travel's, ADR 017/023/025): each one's parts match its
    digest, and equal a replay of the events up to it (one replay from 0 that
-   stops at each checkpoint in turn, so the log is read once, and a fresh
-   capture of the replay at each stop, which must hash to the same digest).
+   stops at each checkpoint in turn, so the log is read once; at each stop the
+   parts the replay should give, grown from the last checkpoint found equal to
+   it, must have the stored parts' digests: infrastructure/checkpoint_check.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 from sqlalchemy import Engine
 
 from infrastructure import checkpoints
+from infrastructure.checkpoint_check import Good, expected
 from infrastructure.compatibility import problems, stored_kinds
 from infrastructure.database import DatabaseUrl
 from infrastructure.event_times import time_range
@@ -174,13 +176,13 @@ def verify_checkpoints(
         for runner in runners:
             runner.cache = RowCache(CACHE_ROWS)
         previous = 0
-        good: tuple[Engine, checkpoints.Checkpoint] | None = None
+        good: Good | None = None
         for checkpoint in stored:
             wrong = []
-            digest, count = checkpoints.digest_of(
-                checkpoint.sequence, checkpoints.stored_parts(engine, checkpoint.sequence)
-            )
-            if (digest, count) != (checkpoint.digest, checkpoint.parts):
+            parts = checkpoints.stored_parts(engine, checkpoint.sequence)
+            digests = [checkpoints.part_digest(data) for data in parts]
+            digest = checkpoints.combined(checkpoint.sequence, digests)
+            if (digest, len(digests)) != (checkpoint.digest, checkpoint.parts):
                 wrong.append("does not match its digest")
             try:
                 _catch_up(scratch, recorder, runners, checkpoint.sequence)
@@ -188,13 +190,11 @@ def verify_checkpoints(
                 details.append(f"checkpoint {checkpoint.sequence}: replay failed: {error}")
                 sequences.append(checkpoint.sequence)
                 break
-            fresh, _ = checkpoints.digest_of(
-                checkpoint.sequence, checkpoints.capture(scratch, encode, good)
-            )
-            if fresh != checkpoint.digest:
+            replayed = expected(engine, scratch, encode, checkpoint.sequence, good)
+            if replayed.digests != digests:
                 wrong.append("disagrees with a replay of its range")
-            # A checkpoint found good lends the next capture its unchanged rows' lines.
-            good = None if wrong else (engine, checkpoint)
+            # A checkpoint found good lends the next one its unchanged parts.
+            good = None if wrong else replayed.good
             times = time_range(engine, previous, checkpoint.sequence)
             if times != (checkpoint.min_time, checkpoint.max_time):
                 wrong.append("holds another time range than its events")

@@ -15,6 +15,12 @@ range of the events since the previous checkpoint. Its parts, in order:
   time travel streams the unchanged rows out without decoding them (`merged`);
 - a manifest (the last part): which parts hold each kind's lines.
 
+A listed kind's rows parts are in the output's order too, so the rows changed
+between two checkpoints fall in a few parts (most are new orders, at the end).
+The digest is a SHA-256 over each part's SHA-256 (format 3, ADR 025): audit verify
+checks a checkpoint part by part, and computes again only the parts that rows
+changed since the previous checkpoint touch (infrastructure/checkpoint_check.py).
+
 Checkpoints are derived data: time travel makes the ones it passes,
 `replay --rebuild` remakes them all, and one that does not match its digest
 (or cannot be read) is ignored with a warning and replaced, so the replay
@@ -47,7 +53,7 @@ from infrastructure.readmodels.derived import checkpoint_parts_table
 
 EVERY = 50_000
 PART_ROWS = 5_000
-FORMAT = 2  # in the digest: a checkpoint of another format fails it and is remade
+FORMAT = 3  # in the digest: a checkpoint of another format fails it and is remade
 STATE = ("positions", "orders", "signals", "monitors", "accounts")
 # The kinds time travel lists row by row, each in the API's order. Their rows are
 # keyed by the id of the aggregate whose events make them (`id`).
@@ -156,14 +162,12 @@ def capture(
     with scratch.connect() as connection:
         tables = _state_tables(connection)
         for name, table in tables.items():
-            order = ", ".join(f'"{column.name}"' for column in table.primary_key.columns)
-            # In key order: the same state gives the same bytes (audit verify compares digests).
-            result = connection.exec_driver_sql(f"SELECT * FROM {table.name} ORDER BY {order}")
+            order = order_by(name, table)
+            result = connection.exec_driver_sql(f"SELECT * FROM {table.name} {order}")
             columns = list(result.keys())
             while rows := result.fetchmany(PART_ROWS):
-                part = {"table": name, "columns": columns, "rows": [list(r) for r in rows]}
                 count += 1
-                yield zlib.compress(orjson.dumps(part), 1)
+                yield rows_part(name, columns, [list(r) for r in rows])
         for kind in LISTED:
             first = count + 1
             chunks: Iterator[Run]
@@ -175,10 +179,30 @@ def capture(
                 chunks = _merged(source, checkpoint, kind, changed)
             for keys, bodies in _parts(chunks):
                 count += 1
-                head = orjson.dumps({"lines": kind, "keys": keys})
-                yield zlib.compress(head + b"\n" + b"\n".join(bodies), 1)
+                yield lines_part(kind, keys, bodies)
             manifest[kind] = [first, count]
-    yield zlib.compress(orjson.dumps({"manifest": manifest}), 1)
+    yield manifest_part(manifest)
+
+
+def order_by(name: str, table: Any) -> str:
+    """The order of a state table's rows parts: a listed kind's output order, else its
+    primary key. The same state gives the same bytes (audit verify compares digests)."""
+    kind = name.removeprefix("rm_")
+    columns = (*LISTED[kind], "id") if kind in LISTED else table.primary_key.columns.keys()
+    return "ORDER BY " + ", ".join(f'"{column}"' for column in columns)
+
+
+def rows_part(name: str, columns: list[str], rows: list[list[Any]]) -> bytes:
+    return zlib.compress(orjson.dumps({"table": name, "columns": columns, "rows": rows}), 1)
+
+
+def lines_part(kind: str, keys: list[Any], bodies: list[bytes]) -> bytes:
+    head = orjson.dumps({"lines": kind, "keys": keys})
+    return zlib.compress(head + b"\n" + b"\n".join(bodies), 1)
+
+
+def manifest_part(manifest: dict[str, list[int]]) -> bytes:
+    return zlib.compress(orjson.dumps({"manifest": manifest}), 1)
 
 
 Chunk = tuple[list[Any], list[bytes]]  # rows' sort keys and their JSON, in order
@@ -317,16 +341,26 @@ def _unpacked(data: bytes | None) -> Any:
 
 
 def _digest(sequence: int) -> Any:
+    """The checkpoint's digest, to be updated with each part's `part_digest`."""
     return hashlib.sha256(b"tradestate-checkpoint-v%d:%d:" % (FORMAT, sequence))
+
+
+def part_digest(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def combined(sequence: int, digests: Iterable[bytes]) -> str:
+    """The digest of a checkpoint at `sequence` whose parts have these `part_digest`s."""
+    digest = _digest(sequence)
+    for one in digests:
+        digest.update(one)
+    return str(digest.hexdigest())
 
 
 def digest_of(sequence: int, parts: Iterable[bytes]) -> tuple[str, int]:
     """The digest of a checkpoint at `sequence` made of `parts`, and their count."""
-    digest, count = _digest(sequence), 0
-    for data in parts:
-        digest.update(data)
-        count += 1
-    return digest.hexdigest(), count
+    digests = [part_digest(data) for data in parts]
+    return combined(sequence, digests), len(digests)
 
 
 def stored_parts(source: Engine, sequence: int) -> Iterator[bytes]:
@@ -355,7 +389,7 @@ def save(
             )
             count = 0
             for count, data in enumerate(parts, start=1):
-                digest.update(data)
+                digest.update(part_digest(data))
                 connection.execute(
                     insert(checkpoint_parts_table).values(sequence=sequence, part=count, data=data)
                 )
@@ -391,7 +425,7 @@ def restore(
     with source.connect() as reader, scratch.begin() as writer:
         tables = _state_tables(writer)
         for (data,) in reader.execution_options(yield_per=4).execute(parts):
-            digest.update(data)
+            digest.update(part_digest(data))
             count += 1
             try:
                 _load_part(writer, tables, data, wanted)

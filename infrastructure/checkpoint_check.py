@@ -1,0 +1,235 @@
+"""What a checkpoint should hold, part by part, from a replay (audit verify's check 4,
+ADR 025).
+
+A fresh capture of the replay at every checkpoint read, encoded and compressed the
+whole state each time: O(log × state / K) in all. Here the expected parts grow from
+the last checkpoint found good instead. A listed kind's parts are in the output's
+order, so the rows the replay changed since then (`as_of` after it) fall in a few of
+them: only those are read back (from that checkpoint, whose parts were found equal
+to the replay's), merged with the changed rows, cut again and hashed. Every other
+part is known by its digest alone. The small tables that are not listed (accounts)
+are read whole, as `capture` reads them.
+
+This rests on a listed row keeping its sort key (`LISTED`) and never being deleted.
+The row counts check that: a row that moved or went away leaves the expected parts
+with more rows than the replay's table, and then they are computed from all rows.
+"""
+
+from __future__ import annotations
+
+import heapq
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from itertools import islice
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, select
+
+from infrastructure.checkpoints import (
+    LISTED,
+    PART_ROWS,
+    CorruptCheckpoint,
+    Encode,
+    _encoded,
+    _state_tables,
+    lines_part,
+    manifest_part,
+    order_by,
+    part_digest,
+    rows_part,
+)
+from infrastructure.readmodels.derived import checkpoint_parts_table
+
+Item = tuple[list[Any], Any]  # a row's sort key, and its raw values or its JSON line
+
+
+@dataclass(frozen=True)
+class Part:
+    """A part as the verifier expects it: where it is in its checkpoint, its digest,
+    how many rows it holds and the sort key of its last one."""
+
+    number: int
+    digest: bytes
+    rows: int
+    last: list[Any]
+
+
+@dataclass(frozen=True)
+class Good:
+    """The last checkpoint found equal to the replay, and its listed parts by stream
+    (`rows:rm_orders`, `lines:orders`)."""
+
+    sequence: int
+    streams: dict[str, list[Part]]
+
+
+@dataclass(frozen=True)
+class Expected:
+    digests: list[bytes]  # every part's `part_digest`, in order
+    good: Good  # what the next checkpoint grows from, if this one is found equal
+
+
+def expected(source: Engine, scratch: Engine, encode: Encode, sequence: int,
+             good: Good | None) -> Expected:  # fmt: skip
+    """The parts of a checkpoint at `sequence` of the scratch database's state, grown
+    from `good` (None: from nothing, every row encoded). Grown from nothing, too,
+    when the rows do not add up (a listed row moved or was deleted), or when `good`
+    was stored again meanwhile."""
+    with scratch.connect() as connection:
+        if good is not None:
+            try:
+                found = _expected(source, connection, encode, sequence, good)
+            except CorruptCheckpoint:
+                found = None
+            if found is not None:
+                return found
+        found = _expected(source, connection, encode, sequence, None)
+    assert found is not None  # every row is counted when none is kept
+    return found
+
+
+def _expected(source: Engine, connection: Connection, encode: Encode, sequence: int,
+              good: Good | None) -> Expected | None:  # fmt: skip
+    """As `expected`; None when the rows counted differ from the replay's tables."""
+    since = -1 if good is None else good.sequence
+    digests: list[bytes] = []
+    streams: dict[str, list[Part]] = {}
+    lines: list[tuple[str, Iterator[Item]]] = []
+    for name, table in _state_tables(connection).items():
+        kind = name.removeprefix("rm_")
+        order = order_by(name, table)
+        if kind not in LISTED:
+            result = connection.exec_driver_sql(f"SELECT * FROM {table.name} {order}")
+            columns = list(result.keys())
+            while rows := result.fetchmany(PART_ROWS):
+                digests.append(part_digest(rows_part(name, columns, [list(r) for r in rows])))
+            continue
+        result = connection.exec_driver_sql(
+            f"SELECT * FROM {table.name} WHERE as_of > ? {order}", (since,)
+        )
+        columns = list(result.keys())
+        at = [columns.index(column) for column in (*LISTED[kind], "id")]
+        stream = f"rows:{name}"
+        parts = _stream(
+            _previous(good, stream),
+            (([row[i] for i in at], list(row)) for row in result),
+            partial(_loaded_rows, source, good, at),
+            partial(_rows_made, name, columns),
+            len(digests) + 1,
+        )
+        if good is not None:
+            total = connection.exec_driver_sql(f"SELECT count(*) FROM {table.name}").scalar()
+            if sum(part.rows for part in parts) != total:
+                return None
+        streams[stream] = parts
+        digests += [part.digest for part in parts]
+        lines.append((kind, _lines_changed(connection, table, kind, encode, since)))
+    manifest: dict[str, list[int]] = {}
+    for kind, changed in lines:
+        stream = f"lines:{kind}"
+        parts = _stream(
+            _previous(good, stream),
+            changed,
+            partial(_loaded_lines, source, good),
+            partial(_lines_made, kind),
+            len(digests) + 1,
+        )
+        streams[stream] = parts
+        manifest[kind] = [len(digests) + 1, len(digests) + len(parts)]
+        digests += [part.digest for part in parts]
+    digests.append(part_digest(manifest_part(manifest)))
+    return Expected(digests, Good(sequence, streams))
+
+
+def _previous(good: Good | None, stream: str) -> list[Part]:
+    return [] if good is None else good.streams.get(stream, [])
+
+
+def _lines_changed(connection: Connection, table: Any, kind: str, encode: Encode,
+                   since: int) -> Iterator[Item]:  # fmt: skip
+    for keys, bodies in _encoded(connection, table, kind, encode, since):
+        yield from zip(keys, bodies, strict=True)
+
+
+def _stream(previous: list[Part], changed: Iterator[Item], load: Callable[[Part], list[Item]],
+            make: Callable[[list[Item]], bytes], first: int) -> list[Part]:  # fmt: skip
+    """One stream's parts: `previous` with the `changed` items (in order) in their
+    places, cut into parts of PART_ROWS, numbered from `first`. A part that no changed
+    item falls in, and that starts where a part must start, is kept as it is. Holds
+    one part, and the changed items in one previous part's range, at a time."""
+    parts: list[Part] = []
+    buffer: list[Item] = []
+
+    def emit(items: list[Item]) -> None:
+        parts.append(Part(first + len(parts), part_digest(make(items)), len(items), items[-1][0]))
+
+    def add(items: list[Item]) -> None:
+        nonlocal buffer
+        buffer += items
+        while len(buffer) >= PART_ROWS:
+            emit(buffer[:PART_ROWS])
+            buffer = buffer[PART_ROWS:]
+
+    pending = next(changed, None)
+    for n, part in enumerate(previous):
+        mine = []
+        while pending is not None and pending[0] <= part.last:
+            mine.append(pending)
+            pending = next(changed, None)
+        at_end = n == len(previous) - 1 and pending is None
+        if not mine and not buffer and (part.rows == PART_ROWS or at_end):
+            parts.append(Part(first + len(parts), part.digest, part.rows, part.last))
+        else:
+            add(_replaced(load(part), mine))
+    while pending is not None:
+        add([pending, *islice(changed, PART_ROWS - 1)])
+        pending = next(changed, None)
+    if buffer:
+        emit(buffer)
+    return parts
+
+
+def _replaced(items: list[Item], changed: list[Item]) -> list[Item]:
+    """`items` with the `changed` ones (by id, the key's last value) put in their place."""
+    ids = {key[-1] for key, _ in changed}
+    kept = [item for item in items if item[0][-1] not in ids]
+    return list(heapq.merge(kept, changed, key=lambda item: item[0]))
+
+
+def _load(source: Engine, good: Good | None, part: Part) -> Any:
+    """A part of the good checkpoint, decoded (checked against its digest, in case the
+    checkpoint was stored again since)."""
+    assert good is not None  # a Part comes from a good checkpoint
+    statement = select(checkpoint_parts_table.c.data).where(
+        checkpoint_parts_table.c.sequence == good.sequence,
+        checkpoint_parts_table.c.part == part.number,
+    )
+    with source.connect() as reader:
+        data = reader.scalar(statement) or b""
+    if part_digest(data) != part.digest:
+        raise CorruptCheckpoint(f"checkpoint {good.sequence} changed while it was verified")
+    text = zlib.decompress(data)
+    if text.startswith(b'{"lines"'):
+        head, _, body = text.partition(b"\n")
+        return {"keys": orjson.loads(head)["keys"], "lines": body.split(b"\n")}
+    return orjson.loads(text)
+
+
+def _loaded_rows(source: Engine, good: Good | None, at: list[int], part: Part) -> list[Item]:
+    return [([row[i] for i in at], row) for row in _load(source, good, part)["rows"]]
+
+
+def _rows_made(name: str, columns: list[str], items: list[Item]) -> bytes:
+    return rows_part(name, columns, [row for _, row in items])
+
+
+def _lines_made(kind: str, items: list[Item]) -> bytes:
+    return lines_part(kind, [key for key, _ in items], [body for _, body in items])
+
+
+def _loaded_lines(source: Engine, good: Good | None, part: Part) -> list[Item]:
+    loaded = _load(source, good, part)
+    return list(zip(loaded["keys"], loaded["lines"], strict=True))

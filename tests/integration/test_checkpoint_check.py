@@ -1,0 +1,176 @@
+"""audit verify's check 4 grows each checkpoint's expected parts from the last good one
+(ADR 025): it passes on checkpoints that time travel made, keeps the parts no row
+changed in, and still names a checkpoint whose kept part was corrupted, or forged
+with its digest recomputed."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+
+import orjson
+import pytest
+from sqlalchemy import select, update
+
+from infrastructure import checkpoint_check, checkpoints
+from infrastructure.audit import Finding, verify_checkpoints
+from infrastructure.readmodels import checkpoints_table
+from infrastructure.readmodels.derived import checkpoint_parts_table
+from infrastructure.replay import _catch_up, _runners, remake_checkpoints, scratch_engine
+from infrastructure.settings import load_settings
+from interfaces.cli.render import graphql_json
+from interfaces.composition import System, build_system
+from tests.integration.workload import run_workload
+
+EVERY = 40
+ROWS = 3  # rows per part: a checkpoint has many parts, and keeps most of the last one's
+
+
+@pytest.fixture
+def system(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[System]:
+    monkeypatch.setattr(checkpoints, "PART_ROWS", ROWS)
+    monkeypatch.setattr(checkpoint_check, "PART_ROWS", ROWS)
+    system = build_system(load_settings(database_url=database_url))
+    run_workload(system.commands, rounds=40)
+    made = remake_checkpoints(
+        system.engine, system.app.recorder, system.app.mapper, graphql_json, every=EVERY
+    )
+    assert made >= 4
+    yield system
+    system.close()
+
+
+def verify(system: System) -> Finding:
+    recorder, mapper = system.app.recorder, system.app.mapper
+    return verify_checkpoints(system.engine, recorder, mapper, graphql_json)
+
+
+def stored(system: System, sequence: int) -> list[bytes]:
+    parts = checkpoint_parts_table
+    statement = select(parts.c.data).where(parts.c.sequence == sequence).order_by(parts.c.part)
+    with system.engine.connect() as connection:
+        return list(connection.scalars(statement))
+
+
+def sequences(system: System) -> list[int]:
+    statement = select(checkpoints_table.c.sequence).order_by(checkpoints_table.c.sequence)
+    with system.engine.connect() as connection:
+        return list(connection.scalars(statement))
+
+
+def kept_part(system: System, starts: bytes) -> tuple[int, int]:
+    """The last checkpoint and the number of one of its parts (starting with `starts`)
+    that is the same bytes as a part of the checkpoint before: one the check keeps."""
+    *_, before, last = sequences(system)
+    earlier = set(stored(system, before))
+    for number, data in enumerate(stored(system, last), start=1):
+        if data in earlier and zlib.decompress(data).startswith(starts):
+            return last, number
+    raise AssertionError(f"no part starting {starts!r} kept from checkpoint {before}")
+
+
+def forged(text: bytes) -> bytes:
+    """The part with its first order's account changed, still well formed."""
+    if text.startswith(b'{"lines"'):
+        head, _, body = text.partition(b"\n")
+        first, *rest = body.split(b"\n")
+        line = orjson.loads(first)
+        line["account"] = "forged"
+        return head + b"\n" + b"\n".join([orjson.dumps(line), *rest])
+    part = orjson.loads(text)
+    part["rows"][0][part["columns"].index("account")] = "forged"
+    return orjson.dumps(part)
+
+
+def rewrite(system: System, sequence: int, number: int, data: bytes, *, digest: bool) -> None:
+    """Store `data` as that part; with `digest`, the checkpoint's digest is recomputed
+    as a careful forger would."""
+    parts = checkpoint_parts_table
+    with system.engine.begin() as connection:
+        connection.execute(
+            update(parts)
+            .where(parts.c.sequence == sequence, parts.c.part == number)
+            .values(data=data)
+        )
+    if digest:
+        new, _ = checkpoints.digest_of(sequence, stored(system, sequence))
+        with system.engine.begin() as connection:
+            connection.execute(
+                update(checkpoints_table)
+                .where(checkpoints_table.c.sequence == sequence)
+                .values(digest=new)
+            )
+
+
+def test_checkpoints_made_by_time_travel_pass_and_keep_most_parts_of_the_one_before(system):
+    *_, before, last = sequences(system)
+    kept = set(stored(system, before)) & set(stored(system, last))
+    assert len(kept) >= 3
+    finding = verify(system)
+    assert finding.ok, finding
+
+
+@pytest.mark.parametrize("starts", [b'{"table":"rm_orders"', b'{"lines":"orders"'])
+def test_a_kept_part_forged_with_its_digest_recomputed_disagrees_with_the_replay(system, starts):
+    sequence, number = kept_part(system, starts)
+    data = stored(system, sequence)[number - 1]
+    rewrite(system, sequence, number, zlib.compress(forged(zlib.decompress(data)), 1), digest=True)
+    finding = verify(system)
+    assert not finding.ok
+    assert finding.sequence == sequence
+    assert finding.details == [f"checkpoint {sequence}: disagrees with a replay of its range"]
+
+
+@pytest.mark.parametrize("starts", [b'{"table":"rm_orders"', b'{"lines":"orders"'])
+def test_a_corrupted_kept_part_does_not_match_its_digest(system, starts):
+    sequence, number = kept_part(system, starts)
+    rewrite(system, sequence, number, b"not a part", digest=False)
+    finding = verify(system)
+    assert not finding.ok
+    assert finding.sequence == sequence
+    assert finding.details == [
+        f"checkpoint {sequence}: does not match its digest; disagrees with a replay of its range"
+    ]
+
+
+def test_a_forged_first_checkpoint_fails_and_the_next_is_checked_from_the_replay(system):
+    first = sequences(system)[0]
+    number, text = next(
+        (number, text)
+        for number, text in enumerate(map(zlib.decompress, stored(system, first)), start=1)
+        if text.startswith(b'{"table":"rm_orders"')
+    )
+    rewrite(system, first, number, zlib.compress(forged(text), 1), digest=True)
+    finding = verify(system)
+    assert finding.sequence == first
+    assert finding.details == [f"checkpoint {first}: disagrees with a replay of its range"]
+
+
+@pytest.mark.parametrize("change", ["moved", "deleted"])
+def test_a_listed_row_that_moved_or_was_deleted_makes_the_parts_computed_from_all_rows(
+    system, change
+):
+    """No projection moves or deletes a listed row today; if one did, the rows would
+    not add up, and the parts would be those of a capture from nothing."""
+    recorder, mapper = system.app.recorder, system.app.mapper
+    first, second, *_ = sequences(system)
+    with scratch_engine() as scratch:
+        runners = _runners(scratch, recorder, mapper, None, fresh=True)
+        _catch_up(scratch, recorder, runners, first)
+        grown = checkpoint_check.expected(system.engine, scratch, graphql_json, first, None)
+        assert grown.digests == [checkpoints.part_digest(data) for data in stored(system, first)]
+        _catch_up(scratch, recorder, runners, second)
+        with scratch.begin() as connection:
+            table = checkpoints._state_tables(connection)["rm_orders"].name
+            oldest = f"(SELECT id FROM {table} ORDER BY created_at, client_order_id, id LIMIT 1)"
+            if change == "moved":
+                connection.exec_driver_sql(
+                    f"UPDATE {table} SET as_of = {second}, created_at = "
+                    f"(SELECT max(created_at) FROM {table}) WHERE id = {oldest}"
+                )
+            else:
+                connection.exec_driver_sql(f"DELETE FROM {table} WHERE id = {oldest}")
+        whole = checkpoint_check.expected(system.engine, scratch, graphql_json, second, None)
+        again = checkpoint_check.expected(system.engine, scratch, graphql_json, second, grown.good)
+        assert again.digests == whole.digests
+        assert again.digests != [checkpoints.part_digest(data) for data in stored(system, second)]
