@@ -156,6 +156,11 @@ def integrity_finding(integrity: Integrity) -> Finding:
     )
 
 
+def _sequences(found: list[int]) -> str:
+    shown = ", ".join(str(sequence) for sequence in found[:5])
+    return shown + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+
+
 def verify_checkpoints(
     engine: Engine,
     recorder: ApplicationRecorder,
@@ -177,12 +182,23 @@ def verify_checkpoints(
             runner.cache = RowCache(CACHE_ROWS)
         previous = 0
         good: Good | None = None
+        earlier: list[int] = []  # made by an earlier version: remade, not reported
         for checkpoint in stored:
             wrong = []
             parts = checkpoints.stored_parts(engine, checkpoint.sequence)
             digests = [checkpoints.part_digest(data) for data in parts]
             digest = checkpoints.combined(checkpoint.sequence, digests)
             if (digest, len(digests)) != (checkpoint.digest, checkpoint.parts):
+                made_by = checkpoints.older_format(
+                    checkpoint.sequence,
+                    checkpoints.stored_parts(engine, checkpoint.sequence),
+                    checkpoint.digest,
+                )
+                if made_by is not None:
+                    # Time travel ignores it and remakes it; it lends the next none.
+                    earlier.append(checkpoint.sequence)
+                    good, previous = None, checkpoint.sequence
+                    continue
                 wrong.append("does not match its digest")
             try:
                 _catch_up(scratch, recorder, runners, checkpoint.sequence)
@@ -204,9 +220,18 @@ def verify_checkpoints(
             previous = checkpoint.sequence
     if beyond:
         details.append("a checkpoint lies beyond the head of the log")
+    remade = (
+        [
+            f"{len(earlier)} made by an earlier version ({_sequences(earlier)}): time travel "
+            "ignores and remakes them, `replay --rebuild` remakes them all"
+        ]
+        if earlier
+        else []
+    )
     if not details:
-        return Finding(
-            "checkpoints", True, f"{len(stored)} match their digests and a replay of the log"
-        )
+        checked = len(stored) - len(earlier)
+        summary = f"{checked} match their digests and a replay of the log"
+        return Finding("checkpoints", True, summary, None, remade)
+    details += remade
     first = min(sequences, default=None)
     return Finding("checkpoints", False, "differ from a replay of the log", first, details)

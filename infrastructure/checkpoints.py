@@ -357,6 +357,20 @@ def combined(sequence: int, digests: Iterable[bytes]) -> str:
     return str(digest.hexdigest())
 
 
+def older_format(sequence: int, parts: Iterable[bytes], stored: str) -> int | None:
+    """The earlier format whose digest `parts` match, if any: the checkpoint was made
+    by an earlier version, not altered. Formats 1 and 2 hashed the parts' bytes in a
+    row, after a seed naming the format (format 1's named none)."""
+    earlier = {
+        1: hashlib.sha256(b"tradestate-checkpoint:%d:" % sequence),
+        2: hashlib.sha256(b"tradestate-checkpoint-v2:%d:" % sequence),
+    }
+    for data in parts:
+        for digest in earlier.values():
+            digest.update(data)
+    return next((f for f, digest in earlier.items() if digest.hexdigest() == stored), None)
+
+
 def digest_of(sequence: int, parts: Iterable[bytes]) -> tuple[str, int]:
     """The digest of a checkpoint at `sequence` made of `parts`, and their count."""
     digests = [part_digest(data) for data in parts]
@@ -432,7 +446,7 @@ def restore(
             except CorruptCheckpoint as error:
                 raise CorruptCheckpoint(f"checkpoint {checkpoint.sequence}: {error}") from None
         if count != checkpoint.parts or digest.hexdigest() != checkpoint.digest:
-            raise CorruptCheckpoint(f"checkpoint {checkpoint.sequence} does not match its digest")
+            raise CorruptCheckpoint(_mismatch(source, checkpoint))
         for projection in STATE:
             slot = active_slot(writer, projection)
             reset(writer, projection, slot)
@@ -483,6 +497,16 @@ def _rows_part(
     if only is None or name.removeprefix("rm_") not in LISTED:
         return name, columns, orjson.loads(rows)
     return name, columns, touched_rows(rows, columns, only)
+
+
+def _mismatch(source: Engine, checkpoint: Checkpoint) -> str:
+    """Why `checkpoint` fails its digest: made by an earlier version, or altered."""
+    made_by = older_format(
+        checkpoint.sequence, stored_parts(source, checkpoint.sequence), checkpoint.digest
+    )
+    if made_by is not None:
+        return f"checkpoint {checkpoint.sequence} is of an earlier format ({made_by})"
+    return f"checkpoint {checkpoint.sequence} does not match its digest"
 
 
 def warn_corrupt(error: CorruptCheckpoint) -> None:

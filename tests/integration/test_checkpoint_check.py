@@ -174,3 +174,49 @@ def test_a_listed_row_that_moved_or_was_deleted_makes_the_parts_computed_from_al
         again = checkpoint_check.expected(system.engine, scratch, graphql_json, second, grown.good)
         assert again.digests == whole.digests
         assert again.digests != [checkpoints.part_digest(data) for data in stored(system, second)]
+
+
+@pytest.mark.parametrize("earlier", [1, 2])
+def test_a_checkpoint_of_an_earlier_format_is_remade_not_reported_as_altered(system, earlier):
+    """After an upgrade the stored checkpoints are of the format before: verify says
+    so and passes (time travel ignores and remakes them); one altered besides fails."""
+    import hashlib
+    import warnings
+
+    from infrastructure.replay import travelled
+
+    first, second, *_ = sequences(system)
+    seed = b"tradestate-checkpoint:%d:" if earlier == 1 else b"tradestate-checkpoint-v2:%d:"
+    for sequence in (first, second):
+        digest = hashlib.sha256(seed % sequence)
+        for data in stored(system, sequence):
+            digest.update(data)
+        with system.engine.begin() as connection:
+            connection.execute(
+                update(checkpoints_table)
+                .where(checkpoints_table.c.sequence == sequence)
+                .values(digest=digest.hexdigest())
+            )
+    finding = verify(system)
+    assert finding.ok, finding
+    assert finding.details == [
+        f"2 made by an earlier version ({first}, {second}): time travel ignores and "
+        "remakes them, `replay --rebuild` remakes them all"
+    ]
+    recorder, mapper = system.app.recorder, system.app.mapper
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with travelled(
+            recorder, mapper, second + 1, source=system.engine, every=EVERY, encode=graphql_json
+        ):
+            pass
+    said = [
+        str(w.message)
+        for w in caught
+        if issubclass(w.category, checkpoints.CorruptCheckpointWarning)
+    ]
+    assert said and f"checkpoint {second} is of an earlier format ({earlier})" in said[0]
+    rewrite(system, first, 1, b"not a part", digest=False)
+    altered = verify(system)
+    assert not altered.ok and altered.sequence == first
+    assert altered.details[0].startswith(f"checkpoint {first}: does not match its digest")
