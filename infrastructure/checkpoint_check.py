@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import heapq
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from functools import partial
 from itertools import islice
@@ -72,6 +72,13 @@ class Expected:
     good: Good  # what the next checkpoint grows from, if this one is found equal
 
 
+class _Moved(Exception):
+    """The rows do not add up: a listed row moved or was deleted since `good`."""
+
+
+Stored = Callable[[Part], bytes | None]  # a kept part's bytes, or None (digests only)
+
+
 def expected(source: Engine, scratch: Engine, encode: Encode, sequence: int,
              good: Good | None) -> Expected:  # fmt: skip
     """The parts of a checkpoint at `sequence` of the scratch database's state, grown
@@ -81,21 +88,63 @@ def expected(source: Engine, scratch: Engine, encode: Encode, sequence: int,
     with scratch.connect() as connection:
         if good is not None:
             try:
-                found = _expected(source, connection, encode, sequence, good)
-            except CorruptCheckpoint:
-                found = None
-            if found is not None:
-                return found
-        found = _expected(source, connection, encode, sequence, None)
-    assert found is not None  # every row is counted when none is kept
-    return found
+                return _digests(_grow(source, connection, encode, sequence, good, _unread))
+            except (CorruptCheckpoint, _Moved):
+                pass
+        return _digests(_grow(source, connection, encode, sequence, None, _unread))
 
 
-def _expected(source: Engine, connection: Connection, encode: Encode, sequence: int,
-              good: Good | None) -> Expected | None:  # fmt: skip
-    """As `expected`; None when the rows counted differ from the replay's tables."""
-    since = -1 if good is None else good.sequence
+class Grown:
+    """The parts `capture` makes of the scratch database's state, the same bytes, grown
+    from `good` (a checkpoint this process made of the same replay): a kept part is
+    copied from it as stored, neither decoded nor compressed again. Once every part
+    is read, `good` is what the next checkpoint grows from. Reading raises
+    CorruptCheckpoint or `Moved` where `expected` would grow from nothing."""
+
+    Moved = _Moved
+
+    def __init__(self, source: Engine, scratch: Engine, encode: Encode, sequence: int,
+                 good: Good | None) -> None:  # fmt: skip
+        self.source, self.scratch, self.encode = source, scratch, encode
+        self.sequence, self.previous = sequence, good
+        self.good: Good | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        stored = partial(_stored, self.source, self.previous)
+        with self.scratch.connect() as connection:
+            grow = _grow(self.source, connection, self.encode, self.sequence, self.previous, stored)
+            while True:
+                try:
+                    _, data = next(grow)
+                except StopIteration as done:
+                    self.good = done.value
+                    return
+                assert data is not None  # every part's bytes are asked for
+                yield data
+
+
+def _digests(grow: Generator[tuple[bytes, bytes | None], None, Good]) -> Expected:
     digests: list[bytes] = []
+    while True:
+        try:
+            digest, _ = next(grow)
+        except StopIteration as done:
+            return Expected(digests, done.value)
+        digests.append(digest)
+
+
+def _unread(_part: Part) -> None:
+    return None
+
+
+def _grow(source: Engine, connection: Connection, encode: Encode, sequence: int,
+          good: Good | None, stored: Stored,
+          ) -> Generator[tuple[bytes, bytes | None], None, Good]:  # fmt: skip
+    """Each part's digest and bytes (None for a kept part when `stored` gives none), in
+    order; returns what the next checkpoint grows from. Raises _Moved when the rows
+    counted differ from the replay's tables."""
+    since = -1 if good is None else good.sequence
+    count = 0
     streams: dict[str, list[Part]] = {}
     lines: list[tuple[str, Iterator[Item]]] = []
     for name, table in _state_tables(connection).items():
@@ -105,7 +154,9 @@ def _expected(source: Engine, connection: Connection, encode: Encode, sequence: 
             result = connection.exec_driver_sql(f"SELECT * FROM {table.name} {order}")
             columns = list(result.keys())
             while rows := result.fetchmany(PART_ROWS):
-                digests.append(part_digest(rows_part(name, columns, [list(r) for r in rows])))
+                made = rows_part(name, columns, [list(r) for r in rows])
+                count += 1
+                yield part_digest(made), made
             continue
         result = connection.exec_driver_sql(
             f"SELECT * FROM {table.name} WHERE as_of > ? {order}", (since,)
@@ -113,35 +164,45 @@ def _expected(source: Engine, connection: Connection, encode: Encode, sequence: 
         columns = list(result.keys())
         at = [columns.index(column) for column in (*LISTED[kind], "id")]
         stream = f"rows:{name}"
-        parts = _stream(
+        parts: list[Part] = []
+        for part, data in _stream(
             _previous(good, stream),
             (([row[i] for i in at], list(row)) for row in result),
             partial(_loaded_rows, source, good, at),
             partial(_rows_made, name, columns),
-            len(digests) + 1,
-        )
+            count + 1,
+            stored,
+        ):
+            parts.append(part)
+            count += 1
+            yield part.digest, data
         if good is not None:
             total = connection.exec_driver_sql(f"SELECT count(*) FROM {table.name}").scalar()
             if sum(part.rows for part in parts) != total:
-                return None
+                raise _Moved(name)
         streams[stream] = parts
-        digests += [part.digest for part in parts]
         lines.append((kind, _lines_changed(connection, table, kind, encode, since)))
     manifest: dict[str, list[int]] = {}
     for kind, changed in lines:
         stream = f"lines:{kind}"
-        parts = _stream(
+        first = count + 1
+        parts = []
+        for part, data in _stream(
             _previous(good, stream),
             changed,
             partial(_loaded_lines, source, good),
             partial(_lines_made, kind),
-            len(digests) + 1,
-        )
+            first,
+            stored,
+        ):
+            parts.append(part)
+            count += 1
+            yield part.digest, data
         streams[stream] = parts
-        manifest[kind] = [len(digests) + 1, len(digests) + len(parts)]
-        digests += [part.digest for part in parts]
-    digests.append(part_digest(manifest_part(manifest)))
-    return Expected(digests, Good(sequence, streams))
+        manifest[kind] = [first, count]
+    made = manifest_part(manifest)
+    yield part_digest(made), made
+    return Good(sequence, streams)
 
 
 def _previous(good: Good | None, stream: str) -> list[Part]:
@@ -155,23 +216,21 @@ def _lines_changed(connection: Connection, table: Any, kind: str, encode: Encode
 
 
 def _stream(previous: list[Part], changed: Iterator[Item], load: Callable[[Part], list[Item]],
-            make: Callable[[list[Item]], bytes], first: int) -> list[Part]:  # fmt: skip
-    """One stream's parts: `previous` with the `changed` items (in order) in their
-    places, cut into parts of PART_ROWS, numbered from `first`. A part that no changed
-    item falls in, and that starts where a part must start, is kept as it is. Holds
-    one part, and the changed items in one previous part's range, at a time."""
-    parts: list[Part] = []
+            make: Callable[[list[Item]], bytes], first: int,
+            stored: Stored) -> Iterator[tuple[Part, bytes | None]]:  # fmt: skip
+    """One stream's parts and their bytes: `previous` with the `changed` items (in
+    order) in their places, cut into parts of PART_ROWS, numbered from `first`. A part
+    that no changed item falls in, and that starts where a part must start, is kept
+    as it is (its bytes as `stored` gives them). Holds one part, and the changed items
+    in one previous part's range, at a time."""
+    made = 0
     buffer: list[Item] = []
 
-    def emit(items: list[Item]) -> None:
-        parts.append(Part(first + len(parts), part_digest(make(items)), len(items), items[-1][0]))
-
-    def add(items: list[Item]) -> None:
-        nonlocal buffer
-        buffer += items
-        while len(buffer) >= PART_ROWS:
-            emit(buffer[:PART_ROWS])
-            buffer = buffer[PART_ROWS:]
+    def cut(items: list[Item]) -> tuple[Part, bytes]:
+        nonlocal made
+        data = make(items)
+        made += 1
+        return Part(first + made - 1, part_digest(data), len(items), items[-1][0]), data
 
     pending = next(changed, None)
     for n, part in enumerate(previous):
@@ -181,15 +240,21 @@ def _stream(previous: list[Part], changed: Iterator[Item], load: Callable[[Part]
             pending = next(changed, None)
         at_end = n == len(previous) - 1 and pending is None
         if not mine and not buffer and (part.rows == PART_ROWS or at_end):
-            parts.append(Part(first + len(parts), part.digest, part.rows, part.last))
-        else:
-            add(_replaced(load(part), mine))
+            made += 1
+            yield Part(first + made - 1, part.digest, part.rows, part.last), stored(part)
+            continue
+        buffer += _replaced(load(part), mine)
+        while len(buffer) >= PART_ROWS:
+            yield cut(buffer[:PART_ROWS])
+            buffer = buffer[PART_ROWS:]
     while pending is not None:
-        add([pending, *islice(changed, PART_ROWS - 1)])
+        buffer += [pending, *islice(changed, PART_ROWS - 1)]
         pending = next(changed, None)
+        while len(buffer) >= PART_ROWS:
+            yield cut(buffer[:PART_ROWS])
+            buffer = buffer[PART_ROWS:]
     if buffer:
-        emit(buffer)
-    return parts
+        yield cut(buffer)
 
 
 def _replaced(items: list[Item], changed: list[Item]) -> list[Item]:
@@ -199,9 +264,9 @@ def _replaced(items: list[Item], changed: list[Item]) -> list[Item]:
     return list(heapq.merge(kept, changed, key=lambda item: item[0]))
 
 
-def _load(source: Engine, good: Good | None, part: Part) -> Any:
-    """A part of the good checkpoint, decoded (checked against its digest, in case the
-    checkpoint was stored again since)."""
+def _stored(source: Engine, good: Good | None, part: Part) -> bytes:
+    """A part of the good checkpoint as stored (checked against its digest, in case
+    the checkpoint was stored again since)."""
     assert good is not None  # a Part comes from a good checkpoint
     statement = select(checkpoint_parts_table.c.data).where(
         checkpoint_parts_table.c.sequence == good.sequence,
@@ -210,8 +275,13 @@ def _load(source: Engine, good: Good | None, part: Part) -> Any:
     with source.connect() as reader:
         data = reader.scalar(statement) or b""
     if part_digest(data) != part.digest:
-        raise CorruptCheckpoint(f"checkpoint {good.sequence} changed while it was verified")
-    text = zlib.decompress(data)
+        raise CorruptCheckpoint(f"checkpoint {good.sequence} changed while it was read")
+    return bytes(data)
+
+
+def _load(source: Engine, good: Good | None, part: Part) -> Any:
+    """A part of the good checkpoint, decoded."""
+    text = zlib.decompress(_stored(source, good, part))
     if text.startswith(b'{"lines"'):
         head, _, body = text.partition(b"\n")
         return {"keys": orjson.loads(head)["keys"], "lines": body.split(b"\n")}

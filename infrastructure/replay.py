@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from domain.valuation import session_start
 from infrastructure import checkpoints
+from infrastructure.checkpoint_check import Good, Grown
 from infrastructure.database import DatabaseUrl, make_engine
 from infrastructure.event_times import stored_as_json, stored_times, time_range
 from infrastructure.projections.rebuild import BY_NAME, Progress, SharedReader
@@ -246,17 +247,38 @@ def travelled(
             break
         runners = _runners(scratch, recorder, mapper, progress, fresh=start == 0)
         boundary = (start // every + 1) * every
+        good: Good | None = None  # the parts of `last`, when this replay made it
         while source is not None and encode is not None and boundary <= until:
             _catch_up(scratch, recorder, runners, boundary)
             times = time_range(source, start, boundary)
-            grown_from = None if last is None else (source, last)
-            checkpoints.save(
-                source, boundary, times, checkpoints.capture(scratch, encode, grown_from)
-            )
+            good = _capture(source, scratch, encode, boundary, times, last, good)
             last = next(checkpoints.at_or_before(source, boundary))
             start, boundary = boundary, boundary + every
         _catch_up(scratch, recorder, runners, until)
         yield Travelled(scratch, source, base)
+
+
+def _capture(source: Engine, scratch: Engine, encode: checkpoints.Encode, sequence: int,
+             times: tuple[datetime, datetime], last: checkpoints.Checkpoint | None,
+             good: Good | None) -> Good | None:  # fmt: skip
+    """Store the scratch state as the checkpoint at `sequence`; what the next grows from.
+
+    Grown (ADR 025) from the checkpoint this replay made last (`good`), or from
+    nothing: only the parts the rows changed since fall in are made again, so a
+    rebuild's checkpoints cost the rows that changed, not the whole state each.
+    After a restored checkpoint, whose parts' bounds are not at hand, the capture
+    encodes again only the changed rows' lines (ADR 023). Either way the parts are
+    the same bytes."""
+    if last is None or good is not None:
+        grown = Grown(source, scratch, encode, sequence, good)
+        try:
+            checkpoints.save(source, sequence, times, grown)
+            return grown.good  # None when another process stored it first
+        except (checkpoints.CorruptCheckpoint, Grown.Moved):
+            pass  # `good` was stored again meanwhile, or a listed row moved
+    grown_from = None if last is None else (source, last)
+    checkpoints.save(source, sequence, times, checkpoints.capture(scratch, encode, grown_from))
+    return None
 
 
 def _touched(source: Engine, after: int, until: int) -> set[str]:

@@ -220,3 +220,25 @@ def test_a_checkpoint_of_an_earlier_format_is_remade_not_reported_as_altered(sys
     altered = verify(system)
     assert not altered.ok and altered.sequence == first
     assert altered.details[0].startswith(f"checkpoint {first}: does not match its digest")
+
+
+def test_a_rebuilds_checkpoints_grow_from_the_last_and_equal_a_full_capture(system, monkeypatch):
+    """`replay --rebuild` makes each checkpoint from the one it made before (only the
+    parts changed rows fall in are made again), and the parts are the same bytes a
+    capture of the whole state makes."""
+    recorder, mapper = system.app.recorder, system.app.mapper
+
+    def whole_capture_not_used(*_args, **_kwargs):
+        raise AssertionError("a rebuild's checkpoint was captured whole")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(checkpoints, "capture", whole_capture_not_used)
+        made = remake_checkpoints(system.engine, recorder, mapper, graphql_json, every=EVERY)
+    assert made == len(sequences(system)) >= 4
+    *_, before, last = sequences(system)
+    assert len(set(stored(system, before)) & set(stored(system, last))) >= 3
+    with scratch_engine() as scratch:
+        runners = _runners(scratch, recorder, mapper, None, fresh=True)
+        for sequence in sequences(system):
+            _catch_up(scratch, recorder, runners, sequence)
+            assert list(checkpoints.capture(scratch, graphql_json)) == stored(system, sequence)
