@@ -33,7 +33,7 @@ Progress = Callable[[str, int, int], None]
 YOUNG = 100_000  # objects the young generation may grow by before a collection between pages
 #: SQLite's page cache while a rebuild writes (larger_cache). With pages of 10 000
 #: events, 169 MB peak RSS at 1 M events, under SPEC 10's 200 MB for every CLI
-#: command; pages of 20 000 and 32 MiB took 228-234 MB for 2-3 % less CPU.
+#: command; pages of 20 000 and 32 MiB took 228-234 MB for about 10 % less CPU.
 CACHE_KIB = 8 * 1024
 BY_NAME = {p.name: p for p in ALL_PROJECTIONS}
 
