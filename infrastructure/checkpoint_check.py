@@ -72,8 +72,12 @@ class Expected:
     good: Good  # what the next checkpoint grows from, if this one is found equal
 
 
-class _Moved(Exception):
+class RowsMoved(Exception):
     """The rows do not add up: a listed row moved or was deleted since `good`."""
+
+
+#: Why a checkpoint cannot grow from `good`: then it is made from every row.
+CANNOT_GROW = (CorruptCheckpoint, RowsMoved)
 
 
 Stored = Callable[[Part], bytes | None]  # a kept part's bytes, or None (digests only)
@@ -89,7 +93,7 @@ def expected(source: Engine, scratch: Engine, encode: Encode, sequence: int,
         if good is not None:
             try:
                 return _digests(_grow(source, connection, encode, sequence, good, _unread))
-            except (CorruptCheckpoint, _Moved):
+            except CANNOT_GROW:
                 pass
         return _digests(_grow(source, connection, encode, sequence, None, _unread))
 
@@ -99,9 +103,7 @@ class Grown:
     from `good` (a checkpoint this process made of the same replay): a kept part is
     copied from it as stored, neither decoded nor compressed again. Once every part
     is read, `good` is what the next checkpoint grows from. Reading raises
-    CorruptCheckpoint or `Moved` where `expected` would grow from nothing."""
-
-    Moved = _Moved
+    one of CANNOT_GROW where `expected` would grow from nothing."""
 
     def __init__(self, source: Engine, scratch: Engine, encode: Encode, sequence: int,
                  good: Good | None) -> None:  # fmt: skip
@@ -141,7 +143,7 @@ def _grow(source: Engine, connection: Connection, encode: Encode, sequence: int,
           good: Good | None, stored: Stored,
           ) -> Generator[tuple[bytes, bytes | None], None, Good]:  # fmt: skip
     """Each part's digest and bytes (None for a kept part when `stored` gives none), in
-    order; returns what the next checkpoint grows from. Raises _Moved when the rows
+    order; returns what the next checkpoint grows from. Raises RowsMoved when the rows
     counted differ from the replay's tables."""
     since = -1 if good is None else good.sequence
     count = 0
@@ -179,7 +181,7 @@ def _grow(source: Engine, connection: Connection, encode: Encode, sequence: int,
         if good is not None:
             total = connection.exec_driver_sql(f"SELECT count(*) FROM {table.name}").scalar()
             if sum(part.rows for part in parts) != total:
-                raise _Moved(name)
+                raise RowsMoved(name)
         streams[stream] = parts
         lines.append((kind, _lines_changed(connection, table, kind, encode, since)))
     manifest: dict[str, list[int]] = {}

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from domain.valuation import session_start
 from infrastructure import checkpoints
-from infrastructure.checkpoint_check import Good, Grown
+from infrastructure.checkpoint_check import CANNOT_GROW, Good, Grown
 from infrastructure.database import DatabaseUrl, make_engine
 from infrastructure.event_times import stored_as_json, stored_times, time_range
 from infrastructure.projections.rebuild import BY_NAME, Progress, SharedReader
@@ -274,7 +274,7 @@ def _capture(source: Engine, scratch: Engine, encode: checkpoints.Encode, sequen
         try:
             checkpoints.save(source, sequence, times, grown)
             return grown.good  # None when another process stored it first
-        except (checkpoints.CorruptCheckpoint, Grown.Moved):
+        except CANNOT_GROW:
             pass  # `good` was stored again meanwhile, or a listed row moved
     grown_from = None if last is None else (source, last)
     checkpoints.save(source, sequence, times, checkpoints.capture(scratch, encode, grown_from))
