@@ -34,8 +34,12 @@ def send_timeout(seconds: float) -> Callable[[ASGIApp], ASGIApp]:
                 return
 
             async def send_or_drop(message: Any) -> None:
+                # asyncio.timeout, not wait_for: on Python 3.11, wait_for swallows a
+                # cancellation that lands as its send completes, and a stopped
+                # subscription's task would then run on (and its `stop` hang).
                 try:
-                    await asyncio.wait_for(send(message), seconds)
+                    async with asyncio.timeout(seconds):
+                        await send(message)
                 except TimeoutError:
                     _abort(send)
                     SUBSCRIBERS_CLOSED_SLOW.labels("websocket").inc()
