@@ -33,6 +33,7 @@ from infrastructure.checkpoints import (
     PART_ROWS,
     CorruptCheckpoint,
     Encode,
+    Slots,
     _encoded,
     _state_tables,
     lines_part,
@@ -106,15 +107,18 @@ class Grown:
     one of CANNOT_GROW where `expected` would grow from nothing."""
 
     def __init__(self, source: Engine, scratch: Engine, encode: Encode, sequence: int,
-                 good: Good | None) -> None:  # fmt: skip
+                 good: Good | None, slots: Slots | None = None) -> None:  # fmt: skip
         self.source, self.scratch, self.encode = source, scratch, encode
-        self.sequence, self.previous = sequence, good
+        self.sequence, self.previous, self.slots = sequence, good, slots
         self.good: Good | None = None
 
     def __iter__(self) -> Iterator[bytes]:
         stored = partial(_stored, self.source, self.previous)
         with self.scratch.connect() as connection:
-            grow = _grow(self.source, connection, self.encode, self.sequence, self.previous, stored)
+            grow = _grow(
+                self.source, connection, self.encode, self.sequence, self.previous, stored,
+                self.slots,
+            )  # fmt: skip
             while True:
                 try:
                     _, data = next(grow)
@@ -140,7 +144,7 @@ def _unread(_part: Part) -> None:
 
 
 def _grow(source: Engine, connection: Connection, encode: Encode, sequence: int,
-          good: Good | None, stored: Stored,
+          good: Good | None, stored: Stored, slots: Slots | None = None,
           ) -> Generator[tuple[bytes, bytes | None], None, Good]:  # fmt: skip
     """Each part's digest and bytes (None for a kept part when `stored` gives none), in
     order; returns what the next checkpoint grows from. Raises RowsMoved when the rows
@@ -149,7 +153,7 @@ def _grow(source: Engine, connection: Connection, encode: Encode, sequence: int,
     count = 0
     streams: dict[str, list[Part]] = {}
     lines: list[tuple[str, Iterator[Item]]] = []
-    for name, table in _state_tables(connection).items():
+    for name, table in _state_tables(connection, slots).items():
         kind = name.removeprefix("rm_")
         order = order_by(name, table)
         if kind not in LISTED:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,6 +64,9 @@ LISTED = {
     "monitors": ("created_at", "id"),
 }
 Row = dict[str, Any]
+#: The slot each state projection is read from, where not its active one (a
+#: rebuild's checkpoints are its idle slots' state, before the swap).
+Slots = Mapping[str, str]
 Encode = Callable[[str, Row], bytes]  # a listed kind's row as the output's JSON
 
 
@@ -139,18 +142,22 @@ def drop_all(source: Engine) -> None:
         connection.execute(delete(checkpoints_table))
 
 
-def _state_tables(connection: Connection) -> dict[str, Any]:
-    """Each state table of the scratch database's active slots, by its slotless name."""
+def _state_tables(connection: Connection, slots: Slots | None = None) -> dict[str, Any]:
+    """Each state table, by its slotless name: of the slot `slots` names for its
+    projection, else of the active one."""
     found = {}
     for projection in STATE:
-        slot = active_slot(connection, projection)
+        slot = slots[projection] if slots else active_slot(connection, projection)
         for table in projection_tables(slot).of(projection):
             found[table.name.removesuffix(f"_{slot}")] = table
     return found
 
 
 def capture(
-    scratch: Engine, encode: Encode, previous: tuple[Engine, Checkpoint] | None = None
+    scratch: Engine,
+    encode: Encode,
+    previous: tuple[Engine, Checkpoint] | None = None,
+    slots: Slots | None = None,
 ) -> Iterator[bytes]:
     """The scratch database's state, a part at a time: rows, lines, then the manifest.
 
@@ -160,7 +167,7 @@ def capture(
     manifest: dict[str, list[int]] = {}
     count = 0
     with scratch.connect() as connection:
-        tables = _state_tables(connection)
+        tables = _state_tables(connection, slots)
         for name, table in tables.items():
             order = order_by(name, table)
             result = connection.exec_driver_sql(f"SELECT * FROM {table.name} {order}")
@@ -175,7 +182,7 @@ def capture(
                 chunks = _encoded(connection, tables[f"rm_{kind}"], kind, encode)
             else:
                 source, checkpoint = previous
-                changed = scratch_keyed(scratch, kind, encode, since=checkpoint.sequence)
+                changed = scratch_keyed(scratch, kind, encode, checkpoint.sequence, slots)
                 chunks = _merged(source, checkpoint, kind, changed)
             for keys, bodies in _parts(chunks):
                 count += 1
@@ -253,12 +260,12 @@ def _compact(body: bytes) -> bytes:
 
 
 def scratch_keyed(
-    scratch: Engine, kind: str, encode: Encode, since: int = -1
+    scratch: Engine, kind: str, encode: Encode, since: int = -1, slots: Slots | None = None
 ) -> list[tuple[list[Any], bytes]]:
     """The rows of a listed kind in a scratch database (changed after `since`), as
     (sort key, JSON), in order."""
     with scratch.connect() as connection:
-        table = _state_tables(connection)[f"rm_{kind}"]
+        table = _state_tables(connection, slots)[f"rm_{kind}"]
         return [
             (key, body)
             for keys, bodies in _encoded(connection, table, kind, encode, since)

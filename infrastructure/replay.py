@@ -12,7 +12,7 @@ the output's JSON (`travelled(lean=True)`, `Travelled.listed`).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -30,7 +30,7 @@ from infrastructure import checkpoints
 from infrastructure.checkpoint_check import CANNOT_GROW, Good, Grown
 from infrastructure.database import DatabaseUrl, make_engine
 from infrastructure.event_times import stored_as_json, stored_times, time_range
-from infrastructure.projections.rebuild import BY_NAME, Progress, SharedReader
+from infrastructure.projections.rebuild import BY_NAME, Progress, SharedReader, check_names, rebuild
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.projections.tracking import active_slot, reset
 from infrastructure.readmodels import PROJECTION_NAMES, metadata, projection_tables, slots_table
@@ -260,7 +260,8 @@ def travelled(
 
 def _capture(source: Engine, scratch: Engine, encode: checkpoints.Encode, sequence: int,
              times: tuple[datetime, datetime], last: checkpoints.Checkpoint | None,
-             good: Good | None) -> Good | None:  # fmt: skip
+             good: Good | None, slots: checkpoints.Slots | None = None,
+             ) -> Good | None:  # fmt: skip
     """Store the scratch state as the checkpoint at `sequence`; what the next grows from.
 
     Grown (ADR 025) from the checkpoint this replay made last (`good`), or from
@@ -268,16 +269,17 @@ def _capture(source: Engine, scratch: Engine, encode: checkpoints.Encode, sequen
     rebuild's checkpoints cost the rows that changed, not the whole state each.
     After a restored checkpoint, whose parts' bounds are not at hand, the capture
     encodes again only the changed rows' lines (ADR 023). Either way the parts are
-    the same bytes."""
+    the same bytes. `slots`: where the state is read, if not the active slots."""
     if last is None or good is not None:
-        grown = Grown(source, scratch, encode, sequence, good)
+        grown = Grown(source, scratch, encode, sequence, good, slots)
         try:
             checkpoints.save(source, sequence, times, grown)
             return grown.good  # None when another process stored it first
         except CANNOT_GROW:
             pass  # `good` was stored again meanwhile, or a listed row moved
     grown_from = None if last is None else (source, last)
-    checkpoints.save(source, sequence, times, checkpoints.capture(scratch, encode, grown_from))
+    whole = checkpoints.capture(scratch, encode, grown_from, slots)
+    checkpoints.save(source, sequence, times, whole)
     return None
 
 
@@ -337,6 +339,54 @@ def state_rows(scratch: Engine, kind: str, session_start_utc: time = time(0)) ->
         statement = select(table).order_by(*(table.c[c] for c in STATE_ORDER[kind]))
         for row in connection.execution_options(yield_per=PAGE).execute(statement):
             yield dict(row._mapping)
+
+
+def rebuild_remaking_checkpoints(
+    source: Engine,
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    names: Sequence[str],
+    encode: checkpoints.Encode,
+    *,
+    progress: Progress | None = None,
+    every: int = checkpoints.EVERY,
+) -> tuple[dict[str, int], int]:
+    """`replay --rebuild`: rebuild the named projections (rebuild.py), and remake every
+    checkpoint; the sequence each projection reached, and how many checkpoints
+    there are now.
+
+    On SQLite, when the state's projections are all rebuilt, each checkpoint is
+    taken from the rebuild's own pass as it stands at each multiple of `every`:
+    its idle slots hold the state at that sequence in SQLite's raw values, the ones
+    a scratch replay holds. Otherwise (PostgreSQL's raw values differ; or some of
+    the state is not rebuilt) a replay into a scratch database makes them after."""
+    in_pass = source.dialect.name == "sqlite" and set(checkpoints.STATE) <= set(check_names(names))
+    if not in_pass:
+        reached = rebuild(source, recorder, mapper, names, progress=progress)
+        return reached, remake_checkpoints(source, recorder, mapper, encode, every)
+    checkpoints.drop_all(source)
+    made = _RebuildCheckpoints(source, encode)
+    reached = rebuild(source, recorder, mapper, names, progress=progress, at_every=(every, made))
+    return reached, made.count
+
+
+class _RebuildCheckpoints:
+    """Stores the checkpoint at each multiple of K a rebuild stops at, each grown
+    from the one before (`_capture`)."""
+
+    def __init__(self, source: Engine, encode: checkpoints.Encode) -> None:
+        self.source, self.encode = source, encode
+        self.start, self.count = 0, 0
+        self.last: checkpoints.Checkpoint | None = None
+        self.good: Good | None = None
+
+    def __call__(self, sequence: int, slots: checkpoints.Slots) -> None:
+        times = time_range(self.source, self.start, sequence)
+        self.good = _capture(
+            self.source, self.source, self.encode, sequence, times, self.last, self.good, slots
+        )
+        self.last = next(checkpoints.at_or_before(self.source, sequence))
+        self.start, self.count = sequence, self.count + 1
 
 
 def remake_checkpoints(

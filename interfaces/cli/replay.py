@@ -94,8 +94,7 @@ def replay(
 
 
 def _rebuild(system: StoreAccess, names: list[str]) -> None:
-    from infrastructure.projections.rebuild import rebuild
-    from infrastructure.replay import remake_checkpoints
+    from infrastructure.replay import rebuild_remaking_checkpoints
     from infrastructure.transparency.verify import check_log_against_tree
     from interfaces.cli.render import graphql_json, progress_bars
 
@@ -110,12 +109,10 @@ def _rebuild(system: StoreAccess, names: list[str]) -> None:
         )
     try:
         with progress_bars() as progress:
-            reached = rebuild(
-                system.engine, system.app.recorder, system.app.mapper, names, progress=progress
-            )
-            made = remake_checkpoints(
-                system.engine, system.app.recorder, system.app.mapper, graphql_json
-            )
+            reached, made = rebuild_remaking_checkpoints(
+                system.engine, system.app.recorder, system.app.mapper, names, graphql_json,
+                progress=progress,
+            )  # fmt: skip
     except (ValueError, RuntimeError) as error:
         fail(str(error))
         return

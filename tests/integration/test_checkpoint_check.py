@@ -12,11 +12,17 @@ import orjson
 import pytest
 from sqlalchemy import select, update
 
-from infrastructure import checkpoint_check, checkpoints
+from infrastructure import checkpoint_check, checkpoints, replay
 from infrastructure.audit import Finding, verify_checkpoints
 from infrastructure.readmodels import checkpoints_table
 from infrastructure.readmodels.derived import checkpoint_parts_table
-from infrastructure.replay import _catch_up, _runners, remake_checkpoints, scratch_engine
+from infrastructure.replay import (
+    _catch_up,
+    _runners,
+    rebuild_remaking_checkpoints,
+    remake_checkpoints,
+    scratch_engine,
+)
 from infrastructure.settings import load_settings
 from interfaces.cli.render import graphql_json
 from interfaces.composition import System, build_system
@@ -242,3 +248,34 @@ def test_a_rebuilds_checkpoints_grow_from_the_last_and_equal_a_full_capture(syst
         for sequence in sequences(system):
             _catch_up(scratch, recorder, runners, sequence)
             assert list(checkpoints.capture(scratch, graphql_json)) == stored(system, sequence)
+
+
+@pytest.mark.parametrize("names", [[], ["positions"]], ids=["all", "some"])
+def test_a_rebuild_makes_the_checkpoints_in_its_own_pass(system, monkeypatch, names):
+    """`replay --rebuild` of every projection on SQLite takes each checkpoint from the
+    rebuild's own pass, at each multiple of K (no second replay into a scratch
+    database); otherwise a scratch replay makes them. Either way they are the bytes a
+    capture of a replay to their sequence makes, and audit verify finds them good."""
+    recorder, mapper = system.app.recorder, system.app.mapper
+    checkpoints.drop_all(system.engine)
+    head = recorder.max_notification_id()
+    in_pass = system.engine.dialect.name == "sqlite" and not names
+
+    def no_scratch_replay(*_args, **_kwargs):
+        raise AssertionError("the checkpoints were made by a second replay")
+
+    with monkeypatch.context() as patched:
+        if in_pass:
+            patched.setattr(replay, "scratch_engine", no_scratch_replay)
+        reached, made = rebuild_remaking_checkpoints(
+            system.engine, recorder, mapper, names, graphql_json, every=EVERY
+        )
+    assert set(reached.values()) == {head}
+    assert made == head // EVERY == len(sequences(system))
+    assert sequences(system) == [EVERY * n for n in range(1, made + 1)]
+    with scratch_engine() as scratch:
+        runners = _runners(scratch, recorder, mapper, None, fresh=True)
+        for sequence in sequences(system):
+            _catch_up(scratch, recorder, runners, sequence)
+            assert list(checkpoints.capture(scratch, graphql_json)) == stored(system, sequence)
+    assert verify(system).ok
