@@ -137,6 +137,9 @@ def floor_child(url: str, until: int, since: int) -> dict[str, Any]:
         "head": head,
         "travel_floor": read(since, until),
         "tail_floor": read(head - (head % 50_000), head),
+        # the farthest a point can be from its checkpoint: the one before the next
+        "worst": min(since + 50_000 - 1, head),
+        "worst_floor": read(since, min(since + 50_000 - 1, head)),
         "log_floor": read(0, head),
         "middle_time": cast(DomainEvent, mapper.to_domain_event(middle)).timestamp.isoformat(),
         "instrument": instrument,
@@ -242,6 +245,9 @@ def measure(cache: Path, events: int) -> list[Figure]:
         floor_s=floor["log_floor"])  # fmt: skip
     cli("replay --until-sequence middle", "replay", "--until-sequence", str(middle), "--format",
         "json", floor_s=floor["travel_floor"], budget=TRAVEL_S)  # fmt: skip
+    cli("replay --until-sequence just before a checkpoint", "replay", "--until-sequence",
+        str(floor["worst"]), "--format", "json", floor_s=floor["worst_floor"],
+        budget=TRAVEL_S)  # fmt: skip
     cli("replay --until-sequence head", "replay", "--until-sequence", str(head), "--format",
         "json", floor_s=floor["tail_floor"], budget=TRAVEL_S)  # fmt: skip
     cli("replay --until-time (middle)", "replay", "--until-time", floor["middle_time"],
