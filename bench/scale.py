@@ -10,6 +10,9 @@ process-free of the CLI: reading and decoding the events a command needs
 (time travel: those since its nearest checkpoint; export and verify: the whole log).
 `serve` is timed from start to `/ready`, then `positions` and
 `orders(instrument:)` are queried 30 times each over HTTP (p50).
+
+With `--postgres URL` the same figures are taken on PostgreSQL: a scratch database
+filled with the same mix, migrated and rebuilt (not cached).
 """
 
 from __future__ import annotations
@@ -208,8 +211,23 @@ def serve(url: str, instrument: str) -> dict[str, float]:
             process.kill()
 
 
-def measure(cache: Path, events: int) -> list[Figure]:
-    url, rebuilt = prepared(cache, events)
+def measure(cache: Path, events: int, postgres_url: str | None = None) -> list[Figure]:
+    """The figures at `events` on SQLite (a cached store), or on PostgreSQL when
+    `postgres_url` is given (a scratch database filled with the same mix)."""
+    if postgres_url is None:
+        return measure_store(*prepared(cache, events), "sqlite", cache)
+    from bench.databases import scratch_postgres
+    from bench.scale_store import populate
+
+    cache.mkdir(parents=True, exist_ok=True)  # the export's file
+    with scratch_postgres(postgres_url) as url:
+        populate(url, events)
+        timed("db", "upgrade", "--db", url)
+        rebuilt, _, _ = timed("replay", "--rebuild", "--db", url)
+        return measure_store(url, rebuilt, "postgres", cache)
+
+
+def measure_store(url: str, rebuilt: float, engine: str, cache: Path) -> list[Figure]:
     base = floors(url, 1, 0)
     head = base["head"]
     middle = head // 2
@@ -219,7 +237,7 @@ def measure(cache: Path, events: int) -> list[Figure]:
     figures: list[Figure] = []
 
     def add(what: str, value: float, unit: str, target: str = "—", **more: Any) -> None:
-        figures.append(Figure("scale", "sqlite", f"{size}: {what}", value, unit, target, **more))
+        figures.append(Figure("scale", engine, f"{size}: {what}", value, unit, target, **more))
 
     def cli(what: str, *args: str, floor_s: float | None = None, budget: float | None = None):
         seconds, cpu, rss = timed(*args, "--db", url)
@@ -266,6 +284,9 @@ def run(context: Run) -> list[Figure]:
     figures = []
     for events in sizes:
         figures += measure(context.cache_dir / "scale", events)
+    if context.postgres_url:
+        for events in sizes:
+            figures += measure(context.cache_dir / "scale", events, context.postgres_url)
     return figures
 
 
@@ -275,10 +296,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--cache-dir", type=Path, default=Path("/tmp/tradestate-bench"))
+    parser.add_argument("--postgres", metavar="URL", help="On this PostgreSQL, not SQLite.")
     args = parser.parse_args()
     figures = []
     for events in args.sizes:
-        figures += measure(args.cache_dir / "scale", events)
+        figures += measure(args.cache_dir / "scale", events, args.postgres)
         print_table(figures, "scale")
         for f in figures:
             print(f"{f.figure:60} {f.value:10.3f} {f.unit:3} {f.note}", flush=True)
