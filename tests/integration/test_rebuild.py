@@ -219,3 +219,30 @@ def test_a_rebuild_writes_through_a_larger_sqlite_page_cache_then_gives_it_back(
             assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -4096
             connection.commit()
         assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == size != -4096
+
+
+def test_a_rebuild_stops_at_each_multiple_of_k_while_no_projection_has_failed(system):
+    """`at_every` (the checkpoints of `replay --rebuild`, ADR 026) is called at each
+    multiple of K with every projection there, in its idle slot; once a projection
+    has failed, no more."""
+    from infrastructure.projections.tracking import read_tracking
+
+    run_workload(system.commands, rounds=4)
+    bad = system.app.recorder.insert_events([_bad_quotes_event()])[0]
+    run_workload(system.commands, rounds=4, tag="after")
+    every = max(1, bad // 3)
+    with system.engine.connect() as connection:
+        idle = {name: "b" if active_slot(connection, name) == "a" else "a" for name in
+                ("positions", "orders", "quotes", "accounts")}  # fmt: skip
+    seen = []
+
+    def at(sequence, slots):
+        with system.engine.connect() as connection:
+            for name, slot in idle.items():
+                assert slots[name] == slot
+                assert read_tracking(connection, name, slot).position == sequence
+        seen.append(sequence)
+
+    with pytest.raises(RuntimeError, match="rebuild of quotes stopped"):
+        rebuild(system.engine, system.app.recorder, system.app.mapper, at_every=(every, at))
+    assert seen == list(range(every, bad, every)) and seen
