@@ -279,3 +279,22 @@ def test_a_rebuild_makes_the_checkpoints_in_its_own_pass(system, monkeypatch, na
             _catch_up(scratch, recorder, runners, sequence)
             assert list(checkpoints.capture(scratch, graphql_json)) == stored(system, sequence)
     assert verify(system).ok
+
+
+def test_a_rebuilds_checkpoints_hold_while_commands_write(system):
+    """Commands go on while `replay --rebuild` takes its checkpoints in its pass: each
+    is still the state at its own sequence (the bytes a replay to it captures), and
+    audit verify finds them good."""
+    from tests.integration.crash_support import writing_in_background
+
+    recorder, mapper = system.app.recorder, system.app.mapper
+    with writing_in_background(system.commands, seed=7, rounds=20, tag="during-rebuild"):
+        rebuild_remaking_checkpoints(system.engine, recorder, mapper, [], graphql_json, every=EVERY)
+    made = sequences(system)
+    assert made and made == [EVERY * n for n in range(1, len(made) + 1)]
+    with scratch_engine() as scratch:
+        runners = _runners(scratch, recorder, mapper, None, fresh=True)
+        for sequence in made:
+            _catch_up(scratch, recorder, runners, sequence)
+            assert list(checkpoints.capture(scratch, graphql_json)) == stored(system, sequence)
+    assert verify(system).ok
