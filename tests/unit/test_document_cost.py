@@ -71,18 +71,23 @@ def test_the_check_refuses_with_a_reason() -> None:
 
 
 def _seconds(document: object) -> float:
+    """CPU seconds per analysis, best of 7 samples of 20: each sample is tens of ms,
+    and CPU time is not stretched by the other test worker sharing the core."""
     best = float("inf")
     for _ in range(7):
-        started = time.perf_counter()
-        document_cost(document, 10**9)  # type: ignore[arg-type]
-        best = min(best, time.perf_counter() - started)
+        started = time.process_time()
+        for _ in range(20):
+            document_cost(document, 10**9)  # type: ignore[arg-type]
+        best = min(best, (time.process_time() - started) / 20)
     return best
 
 
-def test_doubling_the_document_doubles_the_time() -> None:
+def test_four_times_the_document_is_at_most_four_times_the_time() -> None:
     fields = " ".join(f"f{i}: __typename" for i in range(40))
-    small = parse(fragment_bomb(150, fields))
+    small = parse(fragment_bomb(75, fields))
     large = parse(fragment_bomb(300, fields))
     ratio = _seconds(large) / _seconds(small)
-    # Linear: about 2 (quadratic would be 4; expanding the spreads, 2**150).
-    assert 1.2 < ratio < 3.2, ratio
+    # Linear: at most 4, less with the fixed part (quadratic would be 16; expanding
+    # the spreads, 2**225). A wall-clock ratio of two 1 ms runs, bounded on both
+    # sides, failed CI at 3.5 under load.
+    assert ratio < 8, ratio
