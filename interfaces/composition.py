@@ -19,7 +19,6 @@ from application.engine.strategy import Strategy
 from application.policies.monitors import MonitorPolicy
 from application.policies.reconciliation import ReconciliationRequests
 from application.ports import BrokerPositions, Clock, MarketPrices, PositionDirectory, utc_now
-from application.store import Store
 from infrastructure.database import DatabaseUrl, make_query_engine
 from infrastructure.instruments import spec_table
 from infrastructure.metrics import count_recorded
@@ -30,17 +29,14 @@ from infrastructure.settings import Settings
 from infrastructure.transparency.appender import TreeAppender
 from infrastructure.transparency.follower import TreeFollower
 from infrastructure.transparency.heads import HeadSigner
-from interfaces.store_access import open_store
+from interfaces.store_access import StoreAccess, open_store
 
 
 @dataclass(frozen=True)
-class System:
-    """Everything one process runs, built by `build_system`."""
+class System(StoreAccess):
+    """Everything one process runs, built by `build_system`: the store it opened
+    (`StoreAccess`: settings, url, engine, app) and what runs on it."""
 
-    settings: Settings
-    url: DatabaseUrl
-    engine: Engine  # the store's SQLAlchemy engine
-    app: Store  # the event store (eventsourcing Application): recorder, mapper, saves
     commands: Commands  # every command: `commands.orders.record_fill(...)`
     read: ReadModels
     projections: ProjectionGroup
@@ -64,8 +60,7 @@ class System:
             closer()
         if self.projections.running:
             self.projections.stop()
-        self.app.close()
-        self.engine.dispose()
+        super().close()
         self.read.engine.dispose()  # the query engine (PostgreSQL), if not the same
 
 
