@@ -38,7 +38,6 @@ YOUNG = 100_000  # objects the young generation may grow by before a collection 
 #: events, 169 MB peak RSS at 1 M events, under SPEC 10's 200 MB for every CLI
 #: command; pages of 20 000 and 32 MiB took 228-234 MB for about 10 % less CPU.
 CACHE_KIB = 8 * 1024
-WAL_PAGES = 10_000  # pages the WAL grows by between checkpoints while a rebuild writes
 BY_NAME = {p.name: p for p in ALL_PROJECTIONS}
 
 
@@ -233,10 +232,7 @@ def _transaction(engine: Engine, connection: Connection | None) -> Iterator[Conn
 @contextmanager
 def larger_cache(connection: Connection, kib: int | None) -> Iterator[None]:
     """On SQLite, a page cache of `kib` KiB on the connection the pages are written
-    through, for as long as it writes them; then the size it had. The same for
-    WAL_PAGES: the WAL is checkpointed every 40 MB rather than every 4 MB, so the
-    rebuild syncs a tenth as often (durability is unchanged: synchronous=NORMAL
-    syncs at checkpoints). At 1 M events, 52.4 / 50.7 s → 49.9 / 49.4 s wall.
+    through, for as long as it writes them; then the size it had.
 
     With SQLite's default of 2 MiB, the B-trees of the tables and indexes a page of
     rows goes into do not stay in memory: at 200 k events the rebuild read 406 MB
@@ -246,16 +242,13 @@ def larger_cache(connection: Connection, kib: int | None) -> Iterator[None]:
         yield
         return
     size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-    pages = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
     connection.exec_driver_sql(f"PRAGMA cache_size = -{int(kib)}")
-    connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {WAL_PAGES}")
     connection.commit()
     try:
         yield
     finally:
         connection.rollback()
         connection.exec_driver_sql(f"PRAGMA cache_size = {int(size or 0)}")
-        connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {int(pages or 0)}")
         connection.commit()
 
 
