@@ -35,6 +35,7 @@ from bench.context import Run
 from bench.report import Figure, bigger
 from bench.scale_store import VERSION as STORE_VERSION
 from bench.scale_store import scale_store
+from infrastructure.checkpoints import EVERY
 from infrastructure.checkpoints import FORMAT as CHECKPOINT_FORMAT
 
 SIZES = (10_000, 100_000, 1_000_000)
@@ -126,6 +127,7 @@ def floor_child(url: str, until: int, since: int) -> dict[str, Any]:
         return time.process_time() - started
 
     head = recorder.max_notification_id() or 0
+    worst = min(since + EVERY - 1, head)
     [middle] = recorder.select_notifications(until, 1)
     with system.engine.connect() as connection:
         from sqlalchemy import text
@@ -139,10 +141,10 @@ def floor_child(url: str, until: int, since: int) -> dict[str, Any]:
     found = {
         "head": head,
         "travel_floor": read(since, until),
-        "tail_floor": read(head - (head % 50_000), head),
+        "tail_floor": read(head - (head % EVERY), head),
         # the farthest a point can be from its checkpoint: the one before the next
-        "worst": min(since + 50_000 - 1, head),
-        "worst_floor": read(since, min(since + 50_000 - 1, head)),
+        "worst": worst,
+        "worst_floor": read(since, worst),
         "log_floor": read(0, head),
         "middle_time": cast(DomainEvent, mapper.to_domain_event(middle)).timestamp.isoformat(),
         "instrument": instrument,
@@ -231,7 +233,7 @@ def measure_store(url: str, rebuilt: float, engine: str, cache: Path) -> list[Fi
     base = floors(url, 1, 0)
     head = base["head"]
     middle = head // 2
-    since = middle - middle % 50_000
+    since = middle - middle % EVERY
     floor = floors(url, middle, since)
     size = f"{head:,} ev"
     figures: list[Figure] = []

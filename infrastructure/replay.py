@@ -246,41 +246,55 @@ def travelled(
             start, base, last = checkpoint.sequence, checkpoint if thin else None, checkpoint
             break
         runners = _runners(scratch, recorder, mapper, progress, fresh=start == 0)
-        boundary = (start // every + 1) * every
-        good: Good | None = None  # the parts of `last`, when this replay made it
-        while source is not None and encode is not None and boundary <= until:
-            _catch_up(scratch, recorder, runners, boundary)
-            times = time_range(source, start, boundary)
-            good = _capture(source, scratch, encode, boundary, times, last, good)
-            last = next(checkpoints.at_or_before(source, boundary))
-            start, boundary = boundary, boundary + every
+        if source is not None and encode is not None:
+            made = _Checkpoints(source, scratch, encode, start, last)
+            for boundary in range((start // every + 1) * every, until + 1, every):
+                _catch_up(scratch, recorder, runners, boundary)
+                made.store(boundary)
         _catch_up(scratch, recorder, runners, until)
         yield Travelled(scratch, source, base)
 
 
-def _capture(source: Engine, scratch: Engine, encode: checkpoints.Encode, sequence: int,
-             times: tuple[datetime, datetime], last: checkpoints.Checkpoint | None,
-             good: Good | None, slots: checkpoints.Slots | None = None,
-             ) -> Good | None:  # fmt: skip
-    """Store the scratch state as the checkpoint at `sequence`; what the next grows from.
+class _Checkpoints:
+    """Stores the state of `scratch` as the checkpoint at each multiple of K a replay
+    stops at, in order after `start`, where `last` is (None: no checkpoint before).
 
-    Grown (ADR 025) from the checkpoint this replay made last (`good`), or from
-    nothing: only the parts the rows changed since fall in are made again, so a
-    rebuild's checkpoints cost the rows that changed, not the whole state each.
-    After a restored checkpoint, whose parts' bounds are not at hand, the capture
-    encodes again only the changed rows' lines (ADR 023). Either way the parts are
-    the same bytes. `slots`: where the state is read, if not the active slots."""
-    if last is None or good is not None:
-        grown = Grown(source, scratch, encode, sequence, good, slots)
-        try:
-            checkpoints.save(source, sequence, times, grown)
-            return grown.good  # None when another process stored it first
-        except CANNOT_GROW:
-            pass  # `good` was stored again meanwhile, or a listed row moved
-    grown_from = None if last is None else (source, last)
-    whole = checkpoints.capture(scratch, encode, grown_from, slots)
-    checkpoints.save(source, sequence, times, whole)
-    return None
+    Each is grown (ADR 025) from the one this replay stored before: only the parts
+    the rows changed since fall in are made again, so a rebuild's checkpoints cost
+    the rows that changed, not the whole state each. After a restored checkpoint,
+    whose parts' bounds are not at hand, or when the one before was stored again
+    meanwhile or a listed row moved, the capture encodes again only the changed
+    rows' lines (ADR 023). Either way the parts are the same bytes."""
+
+    def __init__(self, source: Engine, scratch: Engine, encode: checkpoints.Encode,
+                 start: int = 0, last: checkpoints.Checkpoint | None = None,
+                 ) -> None:  # fmt: skip
+        self.source, self.scratch, self.encode = source, scratch, encode
+        self.start, self.last, self.count = start, last, 0
+        self.good: Good | None = None  # the parts of `last`, when this replay made it
+
+    def store(self, sequence: int, slots: checkpoints.Slots | None = None) -> None:
+        """The state at `sequence` (of `slots`, if not the active slots) as its checkpoint."""
+        times = time_range(self.source, self.start, sequence)
+        self.good = self._save(sequence, times, slots)
+        self.last = next(checkpoints.at_or_before(self.source, sequence))
+        self.start, self.count = sequence, self.count + 1
+
+    def _save(self, sequence: int, times: tuple[datetime, datetime],
+              slots: checkpoints.Slots | None) -> Good | None:  # fmt: skip
+        """What the next checkpoint grows from (None: it cannot)."""
+        source, scratch, encode = self.source, self.scratch, self.encode
+        if self.last is None or self.good is not None:
+            grown = Grown(source, scratch, encode, sequence, self.good, slots)
+            try:
+                checkpoints.save(source, sequence, times, grown)
+                return grown.good  # None when another process stored it first
+            except CANNOT_GROW:
+                pass  # `good` was stored again meanwhile, or a listed row moved
+        grown_from = None if self.last is None else (source, self.last)
+        whole = checkpoints.capture(scratch, encode, grown_from, slots)
+        checkpoints.save(source, sequence, times, whole)
+        return None
 
 
 def _touched(source: Engine, after: int, until: int) -> set[str]:
@@ -365,28 +379,11 @@ def rebuild_remaking_checkpoints(
         reached = rebuild(source, recorder, mapper, names, progress=progress)
         return reached, remake_checkpoints(source, recorder, mapper, encode, every)
     checkpoints.drop_all(source)
-    made = _RebuildCheckpoints(source, encode)
-    reached = rebuild(source, recorder, mapper, names, progress=progress, at_every=(every, made))
+    made = _Checkpoints(source, source, encode)  # the store is its own scratch
+    reached = rebuild(
+        source, recorder, mapper, names, progress=progress, at_every=(every, made.store)
+    )
     return reached, made.count
-
-
-class _RebuildCheckpoints:
-    """Stores the checkpoint at each multiple of K a rebuild stops at, each grown
-    from the one before (`_capture`)."""
-
-    def __init__(self, source: Engine, encode: checkpoints.Encode) -> None:
-        self.source, self.encode = source, encode
-        self.start, self.count = 0, 0
-        self.last: checkpoints.Checkpoint | None = None
-        self.good: Good | None = None
-
-    def __call__(self, sequence: int, slots: checkpoints.Slots) -> None:
-        times = time_range(self.source, self.start, sequence)
-        self.good = _capture(
-            self.source, self.source, self.encode, sequence, times, self.last, self.good, slots
-        )
-        self.last = next(checkpoints.at_or_before(self.source, sequence))
-        self.start, self.count = sequence, self.count + 1
 
 
 def remake_checkpoints(
