@@ -183,10 +183,10 @@ def verify_checkpoints(
         previous = 0
         good: Good | None = None
         earlier: list[int] = []  # made by an earlier version: remade, not reported
+        hashed: dict[str, bytes] = {}  # a shared part is read and hashed once
         for checkpoint in stored:
             wrong = []
-            parts = checkpoints.stored_parts(engine, checkpoint.sequence)
-            digests = [checkpoints.part_digest(data) for data in parts]
+            digests = checkpoints.part_digests(engine, checkpoint.sequence, hashed)
             digest = checkpoints.combined(checkpoint.sequence, digests)
             if (digest, len(digests)) != (checkpoint.digest, checkpoint.parts):
                 made_by = checkpoints.older_format(

@@ -26,23 +26,24 @@ from itertools import islice
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
 from infrastructure.checkpoints import (
     LISTED,
     PART_ROWS,
     CorruptCheckpoint,
     Encode,
+    Shared,
     Slots,
     _encoded,
     _state_tables,
+    blob,
     lines_part,
     manifest_part,
     order_by,
     part_digest,
     rows_part,
 )
-from infrastructure.readmodels.derived import checkpoint_parts_table
 
 Item = tuple[list[Any], Any]  # a row's sort key, and its raw values or its JSON line
 
@@ -81,7 +82,8 @@ class RowsMoved(Exception):
 CANNOT_GROW = (CorruptCheckpoint, RowsMoved)
 
 
-Stored = Callable[[Part], bytes | None]  # a kept part's bytes, or None (digests only)
+# A kept part as `save` takes it (shared by digest), or None (digests only).
+Stored = Callable[[Part], Shared | None]
 
 
 def expected(source: Engine, scratch: Engine, encode: Encode, sequence: int,
@@ -102,9 +104,9 @@ def expected(source: Engine, scratch: Engine, encode: Encode, sequence: int,
 class Grown:
     """The parts `capture` makes of the scratch database's state, the same bytes, grown
     from `good` (a checkpoint this process made of the same replay): a kept part is
-    copied from it as stored, neither decoded nor compressed again. Once every part
-    is read, `good` is what the next checkpoint grows from. Reading raises
-    one of CANNOT_GROW where `expected` would grow from nothing."""
+    shared with it by digest (`Shared`), neither read, decoded nor compressed again.
+    Once every part is read, `good` is what the next checkpoint grows from. Reading
+    raises one of CANNOT_GROW where `expected` would grow from nothing."""
 
     def __init__(self, source: Engine, scratch: Engine, encode: Encode, sequence: int,
                  good: Good | None, slots: Slots | None = None) -> None:  # fmt: skip
@@ -112,11 +114,10 @@ class Grown:
         self.sequence, self.previous, self.slots = sequence, good, slots
         self.good: Good | None = None
 
-    def __iter__(self) -> Iterator[bytes]:
-        stored = partial(_stored, self.source, self.previous)
+    def __iter__(self) -> Iterator[bytes | Shared]:
         with self.scratch.connect() as connection:
             grow = _grow(
-                self.source, connection, self.encode, self.sequence, self.previous, stored,
+                self.source, connection, self.encode, self.sequence, self.previous, _shared,
                 self.slots,
             )  # fmt: skip
             while True:
@@ -129,7 +130,7 @@ class Grown:
                 yield data
 
 
-def _digests(grow: Generator[tuple[bytes, bytes | None], None, Good]) -> Expected:
+def _digests(grow: Generator[tuple[bytes, bytes | Shared | None], None, Good]) -> Expected:
     digests: list[bytes] = []
     while True:
         try:
@@ -143,9 +144,13 @@ def _unread(_part: Part) -> None:
     return None
 
 
+def _shared(part: Part) -> Shared:
+    return Shared(part.digest)
+
+
 def _grow(source: Engine, connection: Connection, encode: Encode, sequence: int,
           good: Good | None, stored: Stored, slots: Slots | None = None,
-          ) -> Generator[tuple[bytes, bytes | None], None, Good]:  # fmt: skip
+          ) -> Generator[tuple[bytes, bytes | Shared | None], None, Good]:  # fmt: skip
     """Each part's digest and bytes (None for a kept part when `stored` gives none), in
     order; returns what the next checkpoint grows from. Raises RowsMoved when the rows
     counted differ from the replay's tables."""
@@ -223,7 +228,7 @@ def _lines_changed(connection: Connection, table: Any, kind: str, encode: Encode
 
 def _stream(previous: list[Part], changed: Iterator[Item], load: Callable[[Part], list[Item]],
             make: Callable[[list[Item]], bytes], first: int,
-            stored: Stored) -> Iterator[tuple[Part, bytes | None]]:  # fmt: skip
+            stored: Stored) -> Iterator[tuple[Part, bytes | Shared | None]]:  # fmt: skip
     """One stream's parts and their bytes: `previous` with the `changed` items (in
     order) in their places, cut into parts of PART_ROWS, numbered from `first`. A part
     that no changed item falls in, and that starts where a part must start, is kept
@@ -272,17 +277,12 @@ def _replaced(items: list[Item], changed: list[Item]) -> list[Item]:
 
 def _stored(source: Engine, good: Good | None, part: Part) -> bytes:
     """A part of the good checkpoint as stored (checked against its digest, in case
-    the checkpoint was stored again since)."""
+    it was altered since)."""
     assert good is not None  # a Part comes from a good checkpoint
-    statement = select(checkpoint_parts_table.c.data).where(
-        checkpoint_parts_table.c.sequence == good.sequence,
-        checkpoint_parts_table.c.part == part.number,
-    )
-    with source.connect() as reader:
-        data = reader.scalar(statement) or b""
+    data = blob(source, part.digest)
     if part_digest(data) != part.digest:
         raise CorruptCheckpoint(f"checkpoint {good.sequence} changed while it was read")
-    return bytes(data)
+    return data
 
 
 def _load(source: Engine, good: Good | None, part: Part) -> Any:

@@ -20,6 +20,9 @@ between two checkpoints fall in a few parts (most are new orders, at the end).
 The digest is a SHA-256 over each part's SHA-256 (format 3, ADR 025): audit verify
 checks a checkpoint part by part, and computes again only the parts that rows
 changed since the previous checkpoint touch (infrastructure/checkpoint_check.py).
+Each distinct part is stored once, keyed by its SHA-256 (ADR 027): a checkpoint
+grown from the one before shares every part no change fell in, so the store grows
+by what changed between checkpoints, not by the whole state at each.
 
 Checkpoints are derived data: time travel makes the ones it passes,
 `replay --rebuild` remakes them all, and one that does not match its digest
@@ -38,7 +41,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, delete, insert, literal_column, select, update
+from sqlalchemy import Connection, Engine, delete, insert, literal_column, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from infrastructure.checkpoint_skim import LinesKeys, touched_rows
@@ -49,7 +52,7 @@ from infrastructure.readmodels import (
     tracking_name,
     tracking_table,
 )
-from infrastructure.readmodels.derived import checkpoint_parts_table
+from infrastructure.readmodels.derived import checkpoint_blobs_table, checkpoint_parts_table
 
 EVERY = 50_000
 PART_ROWS = 5_000
@@ -140,6 +143,38 @@ def drop_all(source: Engine) -> None:
     with source.begin() as connection:
         connection.execute(delete(checkpoint_parts_table))
         connection.execute(delete(checkpoints_table))
+        connection.execute(delete(checkpoint_blobs_table))
+
+
+@dataclass(frozen=True)
+class Shared:
+    """A part given by its `part_digest` alone: the bytes of a part already stored
+    (checked when it was made or read), which a checkpoint being saved shares."""
+
+    digest: bytes
+
+
+Part = bytes | Shared  # what `save` stores: a part's bytes, or one already stored
+
+
+def _data(*where: Any) -> Any:
+    """The bytes of the parts `where` selects, in order."""
+    parts, blobs = checkpoint_parts_table, checkpoint_blobs_table
+    return (
+        select(blobs.c.data)
+        .join_from(parts, blobs, parts.c.digest == blobs.c.digest)
+        .where(*where)
+        .order_by(parts.c.part)
+    )
+
+
+def blob(source: Engine, digest: bytes) -> bytes:
+    """A stored part's bytes by its `part_digest` (b"": none)."""
+    statement = select(checkpoint_blobs_table.c.data).where(
+        checkpoint_blobs_table.c.digest == digest.hex()
+    )
+    with source.connect() as reader:
+        return bytes(reader.scalar(statement) or b"")
 
 
 def _state_tables(connection: Connection, slots: Slots | None = None) -> dict[str, Any]:
@@ -318,19 +353,12 @@ def _merged(
 def _lines(source: Engine, checkpoint: Checkpoint, kind: str) -> Iterator[tuple[LinesKeys, bytes]]:
     """The lines parts of `kind`, each its keys and its lines joined by newlines (read
     after `restore` checked the digest)."""
-    part = checkpoint_parts_table.c.part
+    part, sequence = checkpoint_parts_table.c.part, checkpoint_parts_table.c.sequence
     with source.connect() as reader:
-        statement = select(checkpoint_parts_table.c.data).where(
-            checkpoint_parts_table.c.sequence == checkpoint.sequence, part == checkpoint.parts
-        )
+        statement = _data(sequence == checkpoint.sequence, part == checkpoint.parts)
         manifest = _unpacked(reader.scalar(statement))["manifest"]
         first, last = manifest[kind]
-        statement = (
-            select(checkpoint_parts_table.c.data)
-            .where(checkpoint_parts_table.c.sequence == checkpoint.sequence)
-            .where(part >= first, part <= last)
-            .order_by(part)
-        )
+        statement = _data(sequence == checkpoint.sequence, part >= first, part <= last)
         for (data,) in reader.execution_options(yield_per=4).execute(statement):
             head, _, body = zlib.decompress(data).partition(b"\n")
             lines = body.count(b"\n") + 1
@@ -386,34 +414,67 @@ def digest_of(sequence: int, parts: Iterable[bytes]) -> tuple[str, int]:
 
 def stored_parts(source: Engine, sequence: int) -> Iterator[bytes]:
     """The parts of the checkpoint at `sequence`, as stored, in order."""
-    statement = (
-        select(checkpoint_parts_table.c.data)
-        .where(checkpoint_parts_table.c.sequence == sequence)
-        .order_by(checkpoint_parts_table.c.part)
-    )
+    statement = _data(checkpoint_parts_table.c.sequence == sequence)
     with source.connect() as reader:
         for (data,) in reader.execution_options(yield_per=4).execute(statement):
             yield data
 
 
+def part_digests(source: Engine, sequence: int, checked: dict[str, bytes]) -> list[bytes]:
+    """The `part_digest` of each part of the checkpoint at `sequence`, computed from
+    its bytes, each distinct part's once (`checked`: a part's key to its digest)."""
+    parts = checkpoint_parts_table
+    statement = select(parts.c.digest).where(parts.c.sequence == sequence).order_by(parts.c.part)
+    with source.connect() as reader:
+        keys = list(reader.scalars(statement))
+    for key in keys:
+        if key not in checked:
+            checked[key] = part_digest(blob(source, bytes.fromhex(key)))
+    return [checked[key] for key in keys]
+
+
+# A part's bytes, once per digest. Bytes that differ from their digest (altered by
+# hand) are written again, which repairs every checkpoint that shares them.
+_PUT_BLOB = text(
+    "INSERT INTO rm_checkpoint_blobs (digest, data) VALUES (:digest, :data) "
+    "ON CONFLICT (digest) DO UPDATE SET data = excluded.data "
+    "WHERE rm_checkpoint_blobs.data <> excluded.data"
+)
+# The parts only the checkpoint being replaced held.
+_DROP_UNSHARED = text(
+    "DELETE FROM rm_checkpoint_blobs WHERE digest = :digest AND NOT EXISTS "
+    "(SELECT 1 FROM rm_checkpoint_parts p WHERE p.digest = :digest)"
+)
+
+
 def save(
-    source: Engine, sequence: int, times: tuple[datetime, datetime], parts: Iterable[bytes]
+    source: Engine, sequence: int, times: tuple[datetime, datetime], parts: Iterable[Part]
 ) -> None:
-    """Store (or replace) the checkpoint at `sequence`."""
+    """Store (or replace) the checkpoint at `sequence`: each part's bytes once, shared
+    with the checkpoints that hold the same part."""
     digest = _digest(sequence)
+    table = checkpoint_parts_table
     try:
         with source.begin() as connection:
             key = checkpoints_table.c.sequence == sequence
             connection.execute(delete(checkpoints_table).where(key))
-            connection.execute(
-                delete(checkpoint_parts_table).where(checkpoint_parts_table.c.sequence == sequence)
+            replaced = set(
+                connection.scalars(select(table.c.digest).where(table.c.sequence == sequence))
             )
+            connection.execute(delete(table).where(table.c.sequence == sequence))
             count = 0
-            for count, data in enumerate(parts, start=1):
-                digest.update(part_digest(data))
+            for count, item in enumerate(parts, start=1):
+                if isinstance(item, Shared):
+                    one = item.digest
+                else:
+                    one = part_digest(item)
+                    connection.execute(_PUT_BLOB, {"digest": one.hex(), "data": item})
+                digest.update(one)
                 connection.execute(
-                    insert(checkpoint_parts_table).values(sequence=sequence, part=count, data=data)
+                    insert(table).values(sequence=sequence, part=count, digest=one.hex())
                 )
+            for gone in replaced:
+                connection.execute(_DROP_UNSHARED, {"digest": gone})
             connection.execute(
                 insert(checkpoints_table).values(
                     sequence=sequence,
@@ -438,11 +499,7 @@ def restore(
     rows are then read from the lines parts (`merged`)."""
     digest, count = _digest(checkpoint.sequence), 0
     wanted = None if only is None else frozenset(raw.encode() for raw in only)
-    parts = (
-        select(checkpoint_parts_table.c.data)
-        .where(checkpoint_parts_table.c.sequence == checkpoint.sequence)
-        .order_by(checkpoint_parts_table.c.part)
-    )
+    parts = _data(checkpoint_parts_table.c.sequence == checkpoint.sequence)
     with source.connect() as reader, scratch.begin() as writer:
         tables = _state_tables(writer)
         for (data,) in reader.execution_options(yield_per=4).execute(parts):

@@ -2,16 +2,17 @@
 
 `rm_compat_kinds` holds every (event topic, class version) stored up to the
 sequence in `rm_compat_watermark`, so the start-up compatibility check reads
-only the events after it (SPEC section 4). `rm_checkpoints` (rows in
-`rm_checkpoint_parts`) holds the state `replay --until-*` shows, every K
-events, with the time range of the events since the previous checkpoint:
-time travel starts from the nearest one and `--until-time` finds its range
-by the `min_time` index (ADR 017).
+only the events after it (SPEC section 4). `rm_checkpoints` holds the state
+`replay --until-*` shows, every K events, with the time range of the events
+since the previous checkpoint: time travel starts from the nearest one and
+`--until-time` finds its range by the `min_time` index (ADR 017). Its parts
+are listed in `rm_checkpoint_parts` by digest, their bytes held once in
+`rm_checkpoint_blobs` (ADR 027).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, Table, Text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, LargeBinary, Table, Text
 
 from infrastructure.readmodels.metadata import metadata
 from infrastructure.sqltypes import UtcDateTime
@@ -42,12 +43,21 @@ checkpoints_table = Table(
     Index(None, "min_time"),
 )
 
+#: Each distinct part once, by its SHA-256 (hex): a checkpoint grown from the one
+#: before shares the parts no change since fell in (ADR 027).
+checkpoint_blobs_table = Table(
+    "rm_checkpoint_blobs",
+    metadata,
+    Column("digest", Text, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+
 checkpoint_parts_table = Table(
     "rm_checkpoint_parts",
     metadata,
     Column("sequence", BigInteger, primary_key=True),
     Column("part", Integer, primary_key=True),
-    Column("data", LargeBinary, nullable=False),
+    Column("digest", Text, ForeignKey("rm_checkpoint_blobs.digest"), nullable=False, index=True),
 )
 
 

@@ -15,7 +15,6 @@ from sqlalchemy import select, update
 from infrastructure import checkpoint_check, checkpoints, replay
 from infrastructure.audit import Finding, verify_checkpoints
 from infrastructure.readmodels import checkpoints_table
-from infrastructure.readmodels.derived import checkpoint_parts_table
 from infrastructure.replay import (
     _catch_up,
     _runners,
@@ -26,6 +25,7 @@ from infrastructure.replay import (
 from infrastructure.settings import load_settings
 from interfaces.cli.render import graphql_json
 from interfaces.composition import System, build_system
+from tests.integration import checkpoint_edits
 from tests.integration.workload import run_workload
 
 EVERY = 40
@@ -52,10 +52,7 @@ def verify(system: System) -> Finding:
 
 
 def stored(system: System, sequence: int) -> list[bytes]:
-    parts = checkpoint_parts_table
-    statement = select(parts.c.data).where(parts.c.sequence == sequence).order_by(parts.c.part)
-    with system.engine.connect() as connection:
-        return list(connection.scalars(statement))
+    return checkpoint_edits.stored(system.engine, sequence)
 
 
 def sequences(system: System) -> list[int]:
@@ -89,23 +86,12 @@ def forged(text: bytes) -> bytes:
 
 
 def rewrite(system: System, sequence: int, number: int, data: bytes, *, digest: bool) -> None:
-    """Store `data` as that part; with `digest`, the checkpoint's digest is recomputed
-    as a careful forger would."""
-    parts = checkpoint_parts_table
+    """Store `data` as that part (of that checkpoint alone); with `digest`, the
+    checkpoint's digest is recomputed as a careful forger would."""
     with system.engine.begin() as connection:
-        connection.execute(
-            update(parts)
-            .where(parts.c.sequence == sequence, parts.c.part == number)
-            .values(data=data)
-        )
+        checkpoint_edits.repoint(connection, sequence, number, data)
     if digest:
-        new, _ = checkpoints.digest_of(sequence, stored(system, sequence))
-        with system.engine.begin() as connection:
-            connection.execute(
-                update(checkpoints_table)
-                .where(checkpoints_table.c.sequence == sequence)
-                .values(digest=new)
-            )
+        checkpoint_edits.redigest(system.engine, sequence)
 
 
 def test_checkpoints_made_by_time_travel_pass_and_keep_most_parts_of_the_one_before(system):
@@ -298,3 +284,49 @@ def test_a_rebuilds_checkpoints_hold_while_commands_write(system):
             _catch_up(scratch, recorder, runners, sequence)
             assert list(checkpoints.capture(scratch, graphql_json)) == stored(system, sequence)
     assert verify(system).ok
+
+
+def travel(system: System, until: int) -> None:
+    """Time travel to `until`, which stores the checkpoints it passes."""
+    recorder, mapper = system.app.recorder, system.app.mapper
+    with replay.travelled(
+        recorder, mapper, until, source=system.engine, every=EVERY, encode=graphql_json
+    ):
+        pass
+
+
+def unheld_parts(system: System) -> set[str]:
+    """The stored parts no checkpoint holds."""
+    with system.engine.connect() as connection:
+        held = {key for s in sequences(system) for key in checkpoint_edits.keys(connection, s)}
+        return set(connection.scalars(select(checkpoint_edits.BLOBS.c.digest))) - held
+
+
+def test_a_shared_part_overwritten_fails_each_checkpoint_holding_it_until_remade(system):
+    """A part is stored once and shared (ADR 027): bytes overwritten in place fail every
+    checkpoint that holds them; time travel past them stores them again, which writes
+    the part's bytes again."""
+    *_, before, last = sequences(system)
+    with system.engine.begin() as connection:
+        holding = {s: checkpoint_edits.keys(connection, s) for s in sequences(system)}
+        (key, *_) = sorted(set(holding[before]) & set(holding[last]))
+        checkpoint_edits.overwrite(connection, key, b"not a part")
+    sharing = [sequence for sequence, keys in holding.items() if key in keys]
+    finding = verify(system)
+    assert not finding.ok and finding.sequence == sharing[0]
+    for sequence in sharing:
+        assert f"checkpoint {sequence}: does not match its digest" in "\n".join(finding.details)
+    with pytest.warns(checkpoints.CorruptCheckpointWarning, match=f"checkpoint {last}"):
+        travel(system, last)
+    assert verify(system).ok
+    assert unheld_parts(system) == set()
+
+
+def test_a_checkpoint_stored_again_drops_the_parts_only_it_held(system):
+    *_, last = sequences(system)
+    with system.engine.begin() as connection:
+        checkpoint_edits.repoint(connection, last, 1, zlib.compress(b"a part of its own"))
+    with pytest.warns(checkpoints.CorruptCheckpointWarning, match=f"checkpoint {last}"):
+        travel(system, last)
+    assert verify(system).ok
+    assert unheld_parts(system) == set()

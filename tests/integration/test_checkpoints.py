@@ -9,11 +9,10 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from infrastructure import checkpoints
 from infrastructure.readmodels import checkpoints_table
-from infrastructure.readmodels.derived import checkpoint_parts_table
 from infrastructure.replay import (
     STATE_ORDER,
     _catch_up,
@@ -27,6 +26,7 @@ from infrastructure.replay import (
 from infrastructure.settings import load_settings
 from interfaces.cli.render import graphql_json
 from interfaces.composition import System, build_system
+from tests.integration import checkpoint_edits
 from tests.integration.workload import run_workload
 
 EVERY = 40
@@ -141,11 +141,8 @@ def test_a_corrupted_checkpoint_is_detected_ignored_with_a_warning_and_remade(sy
     expected = from_zero(system, [until])[until]
     from_checkpoint(system, head)
     with system.engine.begin() as connection:
-        connection.execute(
-            update(checkpoint_parts_table)
-            .where(checkpoint_parts_table.c.sequence == 3 * EVERY)
-            .values(data=b"not a checkpoint")
-        )
+        for key in checkpoint_edits.keys(connection, 3 * EVERY):
+            checkpoint_edits.overwrite(connection, key, b"not a checkpoint")
     with pytest.warns(checkpoints.CorruptCheckpointWarning, match=f"checkpoint {3 * EVERY}"):
         assert from_checkpoint(system, until) == expected
     # The replay from the checkpoint before passed 3 * EVERY and stored it again.
@@ -158,19 +155,11 @@ def test_a_corrupted_checkpoint_is_detected_ignored_with_a_warning_and_remade(sy
 def test_a_checkpoint_whose_rows_were_altered_does_not_match_its_digest(system):
     from_checkpoint(system, 2 * EVERY)
     [checkpoint, *_] = checkpoints.at_or_before(system.engine, 2 * EVERY)
+    data = checkpoint_edits.stored(system.engine, checkpoint.sequence)[0]
+    altered = zlib.compress(zlib.decompress(data).replace(b'"OPEN"', b'"CLOSED"'))
+    assert altered != data
     with system.engine.begin() as connection:
-        data = connection.scalar(
-            select(checkpoint_parts_table.c.data).where(
-                checkpoint_parts_table.c.sequence == checkpoint.sequence
-            )
-        )
-        altered = zlib.compress(zlib.decompress(data).replace(b'"OPEN"', b'"CLOSED"'))
-        assert altered != data
-        connection.execute(
-            update(checkpoint_parts_table)
-            .where(checkpoint_parts_table.c.sequence == checkpoint.sequence)
-            .where(checkpoint_parts_table.c.part == 1)
-            .values(data=altered)
-        )
+        key = checkpoint_edits.keys(connection, checkpoint.sequence)[0]
+        checkpoint_edits.overwrite(connection, key, altered)
     with scratch_engine() as scratch, pytest.raises(checkpoints.CorruptCheckpoint):
         checkpoints.restore(system.engine, checkpoint, scratch)

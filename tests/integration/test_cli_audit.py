@@ -11,18 +11,15 @@ import zlib
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from infrastructure import checkpoints
 from infrastructure.database import DatabaseUrl, make_engine
-from infrastructure.readmodels import checkpoints_table
-from infrastructure.readmodels.derived import checkpoint_parts_table
 from infrastructure.readmodels.tables import projection_tables
 from infrastructure.replay import remake_checkpoints
 from infrastructure.settings import load_settings
 from interfaces.cli.render import graphql_json
 from interfaces.composition import build_system
-from tests.integration import tamper
+from tests.integration import checkpoint_edits, tamper
 from tests.integration.test_cli_replay import populated_store, tradestate
 
 
@@ -155,32 +152,21 @@ def edit_checkpoint(url: str, sequence: int, *, keep_digest: bool) -> None:
     """Change a position's quantity in the checkpoint's rows (by hand, in the database
     file); with `keep_digest`, also recompute the digest as a careful forger would."""
     engine = make_engine(DatabaseUrl(url))
-    parts = checkpoint_parts_table
     try:
+        stored = checkpoint_edits.stored(engine, sequence)
+        edited = []
+        for data in stored:
+            text = zlib.decompress(data)
+            if b'"table":"rm_positions"' in text:
+                text = text.replace(b'"10"', b'"7"').replace(b'"4"', b'"7"')
+            edited.append(zlib.compress(text))
+        assert edited != stored
         with engine.begin() as connection:
-            stored = connection.execute(
-                select(parts.c.part, parts.c.data).where(parts.c.sequence == sequence)
-            ).all()
-            edited = []
-            for part, data in stored:
-                text = zlib.decompress(data)
-                if b'"table":"rm_positions"' in text:
-                    text = text.replace(b'"10"', b'"7"').replace(b'"4"', b'"7"')
-                edited.append((part, zlib.compress(text)))
-            assert [data for _, data in edited] != [data for _, data in stored]
-            for part, data in edited:
-                connection.execute(
-                    update(parts)
-                    .where(parts.c.sequence == sequence, parts.c.part == part)
-                    .values(data=data)
-                )
-            if keep_digest:
-                digest, _ = checkpoints.digest_of(sequence, (data for _, data in edited))
-                connection.execute(
-                    update(checkpoints_table)
-                    .where(checkpoints_table.c.sequence == sequence)
-                    .values(digest=digest)
-                )
+            for number, (old, new) in enumerate(zip(stored, edited, strict=True), start=1):
+                if new != old:
+                    checkpoint_edits.repoint(connection, sequence, number, new)
+        if keep_digest:
+            checkpoint_edits.redigest(engine, sequence)
     finally:
         engine.dispose()
 

@@ -4,11 +4,13 @@ declared one, on both engines."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import uuid4
 
 import sqlalchemy as sa
 from alembic import command
+from alembic.config import Config
 
 from infrastructure.database import DatabaseUrl, make_engine
 from infrastructure.migrate import alembic_config, upgrade
@@ -16,12 +18,20 @@ from infrastructure.readmodels import projection_tables
 
 
 def _upgrade_to(url: str, revision: str) -> None:
+    _migrate(url, command.upgrade, revision)
+
+
+def _downgrade_to(url: str, revision: str) -> None:
+    _migrate(url, command.downgrade, revision)
+
+
+def _migrate(url: str, move: Callable[[Config, str], None], revision: str) -> None:
     engine = make_engine(DatabaseUrl(url))
     try:
         with engine.begin() as connection:
             config = alembic_config()
             config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+            move(config, revision)
     finally:
         engine.dispose()
 
