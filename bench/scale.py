@@ -71,8 +71,8 @@ def timed(*args: str, output: Path | None = None) -> tuple[float, float, float]:
 def prepared(cache: Path, events: int) -> tuple[str, float]:
     """A migrated, rebuilt (checkpointed) store; the rebuild's seconds (0 if cached)."""
     raw, _ = scale_store(cache, events)
-    # The raw store's mix and the checkpoints' format are in the key: either remakes it.
-    path = cache / f"prepared-v{STORE_VERSION}-c{CHECKPOINT_FORMAT}-{events}.db"
+    # The raw store's mix and the checkpoints' format and K are in the key: each remakes it.
+    path = cache / f"prepared-v{STORE_VERSION}-c{CHECKPOINT_FORMAT}-k{EVERY}-{events}.db"
     url = f"sqlite:///{path}"
     if path.exists():
         return url, 0.0

@@ -54,7 +54,7 @@ from infrastructure.readmodels import (
 )
 from infrastructure.readmodels.derived import checkpoint_blobs_table, checkpoint_parts_table
 
-EVERY = 50_000
+EVERY = 10_000
 PART_ROWS = 5_000
 FORMAT = 3  # in the digest: a checkpoint of another format fails it and is remade
 STATE = ("positions", "orders", "signals", "monitors", "accounts")
