@@ -11,7 +11,9 @@ from typing import Any
 from eventsourcing.persistence import (
     ApplicationRecorder,
     IntegrityError,
+    InterfaceError,
     ListenNotifySubscription,
+    OperationalError,
     StoredEvent,
     Subscription,
 )
@@ -20,8 +22,12 @@ from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresFactory,
 )
+from eventsourcing.utils import retry
 
 from infrastructure.eventstore import APPEND_ONLY_MESSAGE, RECONNECT_INTERVAL, WakeOnCommit
+
+#: Events of more bytes than this are inserted without psycopg's pipeline mode.
+PIPELINED_BYTES = 1024 * 1024
 
 
 class OneSchemaCreatorAtATime:
@@ -56,13 +62,34 @@ class AppendOnlyPostgresRecorder(
         """Insert; when the connection broke after the commit, the library's retry
         meets this very write in the table: answer with its sequences, not an error."""
         try:
-            return super().insert_events(stored_events, **kwargs)
+            if sum(len(event.state) for event in stored_events) <= PIPELINED_BYTES:
+                return super().insert_events(stored_events, **kwargs)
+            ids = self._insert_unpipelined(stored_events, **kwargs)
+            self.wake()
+            return ids
         except IntegrityError:
             committed = self._already_committed(stored_events)
             if committed is None:
                 raise  # another writer's events: a real concurrency conflict
             self.wake()
             return committed
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _insert_unpipelined(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's insert (table lock, NOTIFY, insert, ids) one statement at a
+        time. In pipeline mode, psycopg 3.3 with eventsourcing 9.5 waited forever on
+        a write of more than the socket's send buffer (4 MiB here) after the lock:
+        the server waiting for the rest of the statement, the client for its result."""
+        with (
+            self.datastore.get_connection() as connection,
+            connection.transaction(),
+            connection.cursor() as cursor,
+        ):
+            self._insert_events(cursor, stored_events, **kwargs)
+            self._insert_stored_events(cursor, stored_events, **kwargs)
+            return self._fetch_ids_after_insert_events(cursor, stored_events, **kwargs)
 
     def _already_committed(self, stored_events: Sequence[StoredEvent]) -> list[int] | None:
         """The sequences of these exact events (same ids, versions, topics and bytes,

@@ -7,6 +7,7 @@ import threading
 import time
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -146,3 +147,38 @@ def test_concurrent_writers_produce_a_log_no_resuming_reader_misses(database_url
     position = system.app.repository.get(Position.create_id("default", "SHARED"))
     # 2 writers x 60 fills of 0.5, plus 6 shared fills of 1 applied once each.
     assert position.quantity == D(60) + D(6)
+
+
+def test_a_write_larger_than_the_socket_buffer_is_stored_and_wakes_waiters(system):
+    """On PostgreSQL, psycopg's pipeline mode waited forever on an insert of more than
+    the socket's send buffer (4 MiB on Linux by default) after the table lock: such a
+    write goes one statement at a time. On SQLite the same write is one insert."""
+    from uuid import uuid4
+
+    from eventsourcing.persistence import StoredEvent
+
+    recorder = system.app.recorder
+    woken = threading.Event()
+    recorder.add_waiter(woken)
+    # It did not hang every time: five tries hung at least once in every run seen.
+    bigs = [
+        [StoredEvent(uuid4(), 1, "tests.big:Event", b'{"x":"%s"}' % (b"%d" % i * 6_000_000))]
+        for i in range(5)
+    ]
+    small = [StoredEvent(uuid4(), 1, "tests.big:Event", b"y" * 100) for _ in range(3)]
+    stored: list[Any] = []
+    writer = threading.Thread(
+        target=lambda: stored.extend(
+            [*map(recorder.insert_events, bigs), recorder.insert_events(small)]
+        ),
+        daemon=True,
+    )
+    writer.start()
+    writer.join(120)
+    assert not writer.is_alive(), "an insert hung"
+    *firsts, following = stored
+    assert woken.is_set()
+    last = firsts[-1][0]
+    assert following == [last + 1, last + 2, last + 3]
+    [notification] = recorder.select_notifications(last, 1)
+    assert bytes(notification.state) == bigs[-1][0].state
