@@ -33,6 +33,7 @@ from infrastructure.checkpoints import (
     PART_ROWS,
     CorruptCheckpoint,
     Encode,
+    PartToSave,
     Shared,
     Slots,
     _encoded,
@@ -114,7 +115,7 @@ class Grown:
         self.sequence, self.previous, self.slots = sequence, good, slots
         self.good: Good | None = None
 
-    def __iter__(self) -> Iterator[bytes | Shared]:
+    def __iter__(self) -> Iterator[PartToSave]:
         with self.scratch.connect() as connection:
             grow = _grow(
                 self.source, connection, self.encode, self.sequence, self.previous, _shared,

@@ -154,7 +154,7 @@ class Shared:
     digest: bytes
 
 
-Part = bytes | Shared  # what `save` stores: a part's bytes, or one already stored
+PartToSave = bytes | Shared  # a part's bytes, or one already stored
 
 
 def _data(*where: Any) -> Any:
@@ -448,7 +448,7 @@ _DROP_UNSHARED = text(
 
 
 def save(
-    source: Engine, sequence: int, times: tuple[datetime, datetime], parts: Iterable[Part]
+    source: Engine, sequence: int, times: tuple[datetime, datetime], parts: Iterable[PartToSave]
 ) -> None:
     """Store (or replace) the checkpoint at `sequence`: each part's bytes once, shared
     with the checkpoints that hold the same part."""
