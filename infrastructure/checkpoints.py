@@ -42,7 +42,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, delete, insert, literal_column, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from infrastructure.checkpoint_skim import LinesKeys, touched_rows
 from infrastructure.projections.tracking import active_slot, reset
@@ -485,7 +485,10 @@ def save(
                 )
             )
     except IntegrityError:
-        return  # another process stored the same checkpoint at the same time
+        # Another process stored the same checkpoint at the same time, or (PostgreSQL's
+        # foreign key) dropped a part this one shares as it stored another again.
+        # Either way this one is not stored; time travel makes it when it next passes.
+        return
 
 
 def restore(
@@ -500,17 +503,26 @@ def restore(
     digest, count = _digest(checkpoint.sequence), 0
     wanted = None if only is None else frozenset(raw.encode() for raw in only)
     parts = _data(checkpoint_parts_table.c.sequence == checkpoint.sequence)
+    refused: DBAPIError | None = None  # rows the scratch database would not take
     with source.connect() as reader, scratch.begin() as writer:
         tables = _state_tables(writer)
         for (data,) in reader.execution_options(yield_per=4).execute(parts):
             digest.update(part_digest(data))
             count += 1
+            if refused is not None:
+                continue  # hashed only, to tell an altered checkpoint from a bad one
             try:
                 _load_part(writer, tables, data, wanted)
             except CorruptCheckpoint as error:
                 raise CorruptCheckpoint(f"checkpoint {checkpoint.sequence}: {error}") from None
+            except DBAPIError as error:  # e.g. the same rows twice: a part listed twice
+                refused = error
         if count != checkpoint.parts or digest.hexdigest() != checkpoint.digest:
             raise CorruptCheckpoint(_mismatch(source, checkpoint))
+        if refused is not None:
+            raise CorruptCheckpoint(
+                f"checkpoint {checkpoint.sequence}: its rows do not load: {refused.orig}"
+            )
         for projection in STATE:
             slot = active_slot(writer, projection)
             reset(writer, projection, slot)

@@ -5,14 +5,42 @@ stored part's bytes overwritten in place (shared by every checkpoint that holds 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import Connection, Engine, select, update
 
-from infrastructure import checkpoints
+from infrastructure import checkpoint_check, checkpoints
 from infrastructure.readmodels import checkpoints_table
 from infrastructure.readmodels.derived import checkpoint_blobs_table, checkpoint_parts_table
+from infrastructure.replay import remake_checkpoints
+from infrastructure.settings import load_settings
+from interfaces.cli.render import graphql_json
+from interfaces.composition import System, build_system
+from tests.integration.workload import run_workload
 
 PARTS, BLOBS = checkpoint_parts_table, checkpoint_blobs_table
+
+
+@contextmanager
+def checkpointed_system(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, every: int, rows: int
+) -> Iterator[System]:
+    """A store after a workload, with a checkpoint every `every` events in parts of
+    `rows` rows: many parts, most of them shared with the checkpoint before."""
+    monkeypatch.setattr(checkpoints, "PART_ROWS", rows)
+    monkeypatch.setattr(checkpoint_check, "PART_ROWS", rows)
+    system = build_system(load_settings(database_url=database_url))
+    try:
+        run_workload(system.commands, rounds=40)
+        made = remake_checkpoints(
+            system.engine, system.app.recorder, system.app.mapper, graphql_json, every=every
+        )
+        assert made >= 4
+        yield system
+    finally:
+        system.close()
 
 
 def stored(engine: Engine, sequence: int) -> list[bytes]:

@@ -22,11 +22,9 @@ from infrastructure.replay import (
     remake_checkpoints,
     scratch_engine,
 )
-from infrastructure.settings import load_settings
 from interfaces.cli.render import graphql_json
-from interfaces.composition import System, build_system
+from interfaces.composition import System
 from tests.integration import checkpoint_edits
-from tests.integration.workload import run_workload
 
 EVERY = 40
 ROWS = 3  # rows per part: a checkpoint has many parts, and keeps most of the last one's
@@ -34,16 +32,8 @@ ROWS = 3  # rows per part: a checkpoint has many parts, and keeps most of the la
 
 @pytest.fixture
 def system(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[System]:
-    monkeypatch.setattr(checkpoints, "PART_ROWS", ROWS)
-    monkeypatch.setattr(checkpoint_check, "PART_ROWS", ROWS)
-    system = build_system(load_settings(database_url=database_url))
-    run_workload(system.commands, rounds=40)
-    made = remake_checkpoints(
-        system.engine, system.app.recorder, system.app.mapper, graphql_json, every=EVERY
-    )
-    assert made >= 4
-    yield system
-    system.close()
+    with checkpoint_edits.checkpointed_system(database_url, monkeypatch, EVERY, ROWS) as made:
+        yield made
 
 
 def verify(system: System) -> Finding:
