@@ -131,7 +131,7 @@ class Grown:
                 yield data
 
 
-def _digests(grow: Generator[tuple[bytes, bytes | Shared | None], None, Good]) -> Expected:
+def _digests(grow: Generator[tuple[bytes, PartToSave | None], None, Good]) -> Expected:
     digests: list[bytes] = []
     while True:
         try:
@@ -151,7 +151,7 @@ def _shared(part: Part) -> Shared:
 
 def _grow(source: Engine, connection: Connection, encode: Encode, sequence: int,
           good: Good | None, stored: Stored, slots: Slots | None = None,
-          ) -> Generator[tuple[bytes, bytes | Shared | None], None, Good]:  # fmt: skip
+          ) -> Generator[tuple[bytes, PartToSave | None], None, Good]:  # fmt: skip
     """Each part's digest and bytes (None for a kept part when `stored` gives none), in
     order; returns what the next checkpoint grows from. Raises RowsMoved when the rows
     counted differ from the replay's tables."""
@@ -229,7 +229,7 @@ def _lines_changed(connection: Connection, table: Any, kind: str, encode: Encode
 
 def _stream(previous: list[Part], changed: Iterator[Item], load: Callable[[Part], list[Item]],
             make: Callable[[list[Item]], bytes], first: int,
-            stored: Stored) -> Iterator[tuple[Part, bytes | Shared | None]]:  # fmt: skip
+            stored: Stored) -> Iterator[tuple[Part, PartToSave | None]]:  # fmt: skip
     """One stream's parts and their bytes: `previous` with the `changed` items (in
     order) in their places, cut into parts of PART_ROWS, numbered from `first`. A part
     that no changed item falls in, and that starts where a part must start, is kept

@@ -423,13 +423,14 @@ def stored_parts(source: Engine, sequence: int) -> Iterator[bytes]:
 def part_digests(source: Engine, sequence: int, checked: dict[str, bytes]) -> list[bytes]:
     """The `part_digest` of each part of the checkpoint at `sequence`, computed from
     its bytes, each distinct part's once (`checked`: a part's key to its digest)."""
-    parts = checkpoint_parts_table
+    parts, blobs = checkpoint_parts_table, checkpoint_blobs_table
     statement = select(parts.c.digest).where(parts.c.sequence == sequence).order_by(parts.c.part)
     with source.connect() as reader:
         keys = list(reader.scalars(statement))
-    for key in keys:
-        if key not in checked:
-            checked[key] = part_digest(blob(source, bytes.fromhex(key)))
+        for key in keys:
+            if key not in checked:
+                data = reader.scalar(select(blobs.c.data).where(blobs.c.digest == key))
+                checked[key] = part_digest(bytes(data or b""))
     return [checked[key] for key in keys]
 
 
